@@ -1,0 +1,37 @@
+"""framework-sdk: train and serve framework scripts on AWS SageMaker or locally.
+
+Public names are imported lazily, so ``import framework_sdk`` stays cheap and pulls in
+none of boto3, botocore, docker, numpy or requests.
+"""
+import importlib
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "Session": "session",
+    "LocalSession": "local",
+    "EstimatorBase": "estimator",
+    "Estimator": "estimator",
+    "Framework": "estimator",
+    "TrainingInput": "inputs",
+    "Model": "model",
+    "FrameworkModel": "model",
+    "Predictor": "predictor",
+    "Transformer": "transformer",
+    "CodecError": "codecs",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'framework_sdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))
