@@ -44,7 +44,7 @@ def demo(args):
 def test(args):
     """Run the whole test suite: unit tier, then integration tier (with a real Docker engine)."""
     ensure_venv("test")
-    run([str(PY), str(ROOT / "scripts" / "ensure_docker.py")])
+    run([str(PY), str(ROOT / "scripts" / "setup_test_host.py")])
     result = subprocess.run([str(PY), "-m", "pytest", "-ra", "tests/unit", "tests/integ", *args], cwd=ROOT)
     sys.exit(result.returncode)
 

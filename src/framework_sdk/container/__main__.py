@@ -1,0 +1,34 @@
+"""Container entry point: ``python -m framework_sdk.container train|serve``.
+
+Images put ``train`` and ``serve`` on PATH as thin wrappers around this, so the
+container command is ``train`` or ``serve`` as SageMaker runs it.
+"""
+import sys
+
+USAGE = "usage: python -m framework_sdk.container train|serve"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in ("train", "serve"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    if argv[0] == "train":
+        from framework_sdk.container.training import main as run
+    else:
+        from framework_sdk.container.serving import main as run
+    return run(argv[1:])
+
+
+def train_main():
+    """Console entry for the ``train`` command inside an image."""
+    sys.exit(main(["train", *sys.argv[1:]]))
+
+
+def serve_main():
+    """Console entry for the ``serve`` command inside an image."""
+    sys.exit(main(["serve", *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

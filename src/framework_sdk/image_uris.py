@@ -1,0 +1,67 @@
+"""Resolve a framework, version, Python version and processor to an image name.
+
+Locally an image is named ``framework-sdk-<framework>:<version>-<processor>-<py_version>``
+(what ``framework-sdk images build`` tags); on AWS the same repository and tag live in
+the user's ECR registry: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>``.
+"""
+
+FRAMEWORKS = {
+    # framework -> {version: supported python versions}
+    "chainer": {"7.8.1": ("py3",)},
+    "python": {"3.11": ("py3",)},
+}
+DEFAULT_PY_VERSION = "py3"
+
+
+class UnsupportedVersionError(ValueError):
+    """A framework or version we build no image for."""
+
+
+def supported_versions(framework):
+    """The versions of ``framework`` we build images for."""
+    return sorted(FRAMEWORKS.get(framework, {}))
+
+
+def processor_for(instance_type):
+    """``'gpu'`` for GPU instance types (``ml.p*``, ``ml.g*``, ``local_gpu``), ``'cpu'`` otherwise."""
+    if not instance_type:
+        return "cpu"
+    if instance_type == "local_gpu":
+        return "gpu"
+    family = instance_type.split(".")[1] if instance_type.startswith("ml.") else ""
+    return "gpu" if family[:1] in ("p", "g") else "cpu"
+
+
+def repository(framework):
+    """The image repository name for ``framework``."""
+    return f"framework-sdk-{framework}"
+
+
+def tag(version, processor="cpu", py_version=DEFAULT_PY_VERSION):
+    return f"{version}-{processor}-{py_version}"
+
+
+def validate(framework, version, py_version=DEFAULT_PY_VERSION):
+    """Raise :class:`UnsupportedVersionError` naming the supported choices when there is no such image."""
+    versions = FRAMEWORKS.get(framework)
+    if versions is None:
+        raise UnsupportedVersionError(
+            f"unknown framework {framework!r}; supported: {', '.join(sorted(FRAMEWORKS))}")
+    if version not in versions:
+        raise UnsupportedVersionError(
+            f"{framework} framework_version {version!r} is not supported; "
+            f"supported versions: {', '.join(supported_versions(framework))}")
+    if py_version not in versions[version]:
+        raise UnsupportedVersionError(
+            f"{framework} {version} has no image for py_version {py_version!r}; "
+            f"supported: {', '.join(versions[version])}")
+
+
+def retrieve(framework, version, py_version=DEFAULT_PY_VERSION, instance_type=None, region=None, account=None):
+    """The image for a framework job: a local name, or an ECR URI when ``region`` and ``account`` are given."""
+    validate(framework, version, py_version)
+    name = f"{repository(framework)}:{tag(version, processor_for(instance_type), py_version)}"
+    if region and account:
+        domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        return f"{account}.dkr.ecr.{region}.{domain}/{name}"
+    return name
