@@ -16,6 +16,8 @@ serialises numpy arrays natively in C) only when first used.
 """
 import ast
 import io
+import re
+import warnings
 
 NPY = "application/x-npy"
 JSON = "application/json"
@@ -32,7 +34,10 @@ _ALIASES = {
 }
 
 _NPY_MAGIC = b"\x93NUMPY"
-_NPY_HEADER_LIMIT = 1 << 16
+_NPY_HEADER_LIMIT = 1 << 18
+# The header numpy and we write; anything else goes through ast.literal_eval.
+_NPY_SIMPLE_HEADER = re.compile(
+    r"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), 'shape': \(((?:\d+, )*\d*,?)\), \} *\n?")
 
 
 class CodecError(ValueError):
@@ -150,11 +155,7 @@ def npy_chunks(array):
 
 def npy_encode(array):
     """Encode ``array`` as NPY ``bytes``, copying its data exactly once."""
-    head, data = npy_chunks(array)
-    out = bytearray(len(head) + data.nbytes)
-    out[: len(head)] = head
-    out[len(head):] = data
-    return out
+    return b"".join(npy_chunks(array))
 
 
 def _npy_header(view):
@@ -177,8 +178,18 @@ def _npy_header(view):
         raise CodecError(NPY, f"truncated header: declares {length} bytes but only {len(view) - start} follow")
     try:
         text = bytes(view[start:start + length]).decode("utf8" if major == 3 else "latin1")
-        header = ast.literal_eval(text)
-    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as error:
+    except UnicodeDecodeError:
+        raise CodecError(NPY, "unreadable header (bad UTF-8)") from None
+    simple = _NPY_SIMPLE_HEADER.fullmatch(text)
+    if simple:
+        descr, fortran, dims = simple.groups()
+        shape = tuple(int(n) for n in dims.replace(",", " ").split())
+        return descr, fortran == "True", shape, start + length
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # odd escapes in hostile headers
+            header = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
         raise CodecError(NPY, f"unreadable header ({error.__class__.__name__})") from None
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise CodecError(NPY, "header must be a dict with exactly 'descr', 'fortran_order' and 'shape'")
