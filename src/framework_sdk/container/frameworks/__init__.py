@@ -1,0 +1,31 @@
+"""Framework extensions of the container toolkit, chosen by the image's ``FRAMEWORK_SDK_FRAMEWORK``.
+
+A framework module (``frameworks/<name>.py``) may define:
+
+- ``training_defaults(environment) -> dict``: framework-parameter defaults (``sagemaker_*`` keys)
+  merged under the job's own values before training starts;
+- serving functions (``default_input_fn`` and friends) used by the model server.
+"""
+import importlib
+import re
+
+FRAMEWORK_ENV = "FRAMEWORK_SDK_FRAMEWORK"
+
+
+def load(name):
+    """The framework module called ``name`` (e.g. ``"chainer"``), or None when ``name`` is empty or unknown."""
+    if not name or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        return None
+    qualified = f"{__name__}.{name}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as error:
+        if error.name == qualified:
+            return None
+        raise
+
+
+def training_defaults(framework, environment):
+    """``framework.training_defaults(environment)`` when the module defines it, else ``{}``."""
+    hook = getattr(framework, "training_defaults", None)
+    return dict(hook(environment)) if hook else {}
