@@ -1,0 +1,84 @@
+"""mpirun command lines, rank labels, entry point commands and failure reports (no processes run)."""
+import os
+import sys
+
+import pytest
+
+from framework_sdk.container import runners, training
+from framework_sdk.container.environment import ConfigurationError, Environment
+from framework_sdk.container.usercode import is_project
+
+
+def env_for(hosts=("algo-1", "algo-2"), current="algo-1", **hyperparameters):
+    return Environment.from_dict({
+        "hyperparameters": {"sagemaker_program": "t.py", "sagemaker_use_mpi": "true", **hyperparameters},
+        "resource_config": {"current_host": current, "hosts": list(hosts), "network_interface_name": "eth0"},
+        "num_gpus": 0,
+    })
+
+
+def test_mpirun_across_hosts():
+    env = env_for(sagemaker_process_slots_per_host="2",
+                  sagemaker_additional_mpi_options='"-x NCCL_DEBUG=INFO --bind-to none"')
+    argv = runners.mpirun_command(env, ["python", "t.py", "--a b"], ["SM_HOSTS", "PATH"], python="py")
+    assert argv[:3] == ["mpirun", "-np", "4"]
+    assert argv[argv.index("--host") + 1] == "algo-1:2,algo-2:2"
+    assert argv[argv.index("btl_tcp_if_include") + 1] == "eth0"
+    assert "--oversubscribe" not in argv
+    middle = argv[argv.index("-x"):argv.index("py")]
+    assert middle == ["-x", "PATH", "-x", "SM_HOSTS", "-x", "NCCL_DEBUG=INFO", "--bind-to", "none"]
+    assert argv[argv.index("py"):] == ["py", "-m", "framework_sdk.container.runners", "tag-rank", "--",
+                                       "python", "t.py", "--a b"]
+
+
+def test_mpirun_local_hosts_has_no_ssh():
+    env = env_for(sagemaker_num_processes="3")
+    argv = runners.mpirun_command(env, ["t"], [], local=True, python="py")
+    assert argv[:3] == ["mpirun", "-np", "3"] and "--oversubscribe" in argv and "--host" not in argv
+    assert "plm_rsh_args" not in argv
+    assert argv[-6:] == ["--hosts", "algo-1,algo-2", "--slots", "1", "--", "t"]
+
+
+def test_exported_names():
+    assert runners.exported_names({"SM_A": "", "PATH": "", "HOME": "", "PYTHONPATH": ""}) == \
+        ["SM_A", "PATH", "PYTHONPATH"]
+
+
+def test_rank_labels():
+    assert runners.rank_label(["algo-1", "algo-2"], 2, {"OMPI_COMM_WORLD_RANK": "3"}) == "algo-2 rank 3"
+    assert runners.rank_label(None, None, {"OMPI_COMM_WORLD_RANK": "0"}).endswith(" rank 0")
+
+
+def test_entry_point_commands(tmp_path):
+    (tmp_path / "train.py").write_text("")
+    (tmp_path / "run.sh").write_text("")
+    (tmp_path / "tool").write_text("#!/bin/sh\n")
+    assert training.entry_point_command(tmp_path, "train.py", ["--x", "1"], python="py") == \
+        ["py", str(tmp_path / "train.py"), "--x", "1"]
+    assert training.entry_point_command(tmp_path, "run.sh", []) == ["/bin/sh", str(tmp_path / "run.sh")]
+    assert training.entry_point_command(tmp_path, "tool", ["a"]) == [str(tmp_path / "tool"), "a"]
+    assert os.access(tmp_path / "tool", os.X_OK)
+    with pytest.raises(ConfigurationError, match=r"'missing.py' \(sagemaker_program\) does not exist.*run.sh"):
+        training.entry_point_command(tmp_path, "missing.py", [])
+    with pytest.raises(ConfigurationError, match="sagemaker_program"):
+        training.entry_point_command(tmp_path, "", [])
+
+
+def test_failure_reports():
+    env = env_for(hosts=("algo-1",), sagemaker_use_mpi="false")
+    oom = training.describe_failure(env, runners.ProcessResult(137, ["Killed"]))
+    assert "out of memory" in oom and oom.endswith("Killed")
+    report = training.describe_failure(env, runners.ProcessResult(1, ["Traceback", "KeyError: 'SM_CHANNEL_TEST'"]))
+    assert report.startswith("AlgorithmError: the training script 't.py' failed with exit code 1.")
+    assert "no such channel" in report
+    missing = training.describe_failure(env, runners.ProcessResult(1, ["ModuleNotFoundError: No module named 'x'"]))
+    assert "requirements.txt" in missing
+    assert "MPI" in training.describe_failure(env_for(), runners.ProcessResult(3, []))
+
+
+def test_is_project(tmp_path):
+    assert not is_project(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")
+    assert not is_project(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert is_project(tmp_path)
