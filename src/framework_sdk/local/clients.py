@@ -1,0 +1,210 @@
+"""The ``sagemaker`` client of a LocalSession: boto3's method names, arguments and response shapes.
+
+Training jobs, endpoints and transform jobs run on this machine through a backend;
+models and endpoint configs are kept in memory for the life of the session. Unknown
+names raise :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``), as a
+Session's boto3 clients do.
+"""
+import datetime
+import threading
+
+from framework_sdk.local.runtime import client_error
+from framework_sdk.local.serving import ModelServers
+from framework_sdk.local.training import TrainingJob
+from framework_sdk.local.transform import TransformJob
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _arn(kind, name):
+    return f"arn:aws:sagemaker:local:000000000000:{kind}/{name}"
+
+
+class Endpoint:
+    """A local endpoint: the model servers of its (single) production variant."""
+
+    def __init__(self, name, config, model, backend, storage, settings):
+        self.name = name
+        self.config = config
+        variant = config["ProductionVariants"][0]
+        self.variant = variant.get("VariantName", "AllTraffic")
+        self.status = "Creating"
+        self.failure = None
+        self.created = _now()
+        self.ready = threading.Event()
+        self.servers = ModelServers(name, model, variant.get("InitialInstanceCount", 1), backend, storage,
+                                    instance_type=variant.get("InstanceType", "local"), **settings)
+
+    @property
+    def urls(self):
+        return self._urls
+
+    def start(self):
+        threading.Thread(target=self._start, name=f"local-endpoint-{self.name}", daemon=True).start()
+        return self
+
+    def _start(self):
+        try:
+            self.servers.start()
+            self._urls = self.servers.urls
+            self.status = "InService"
+        except BaseException as error:
+            self.failure = str(error)
+            self.status = "Failed"
+        finally:
+            self.ready.set()
+
+    def stop(self):
+        self.status = "Deleting"
+        self.servers.stop()
+
+    def describe(self):
+        description = {"EndpointName": self.name, "EndpointArn": _arn("endpoint", self.name),
+                       "EndpointConfigName": self.config["EndpointConfigName"], "EndpointStatus": self.status,
+                       "CreationTime": self.created, "LastModifiedTime": _now(),
+                       "ProductionVariants": [{"VariantName": self.variant,
+                                               "CurrentInstanceCount": len(self._urls) if self.status ==
+                                               "InService" else 0}]}
+        if self.failure:
+            description["FailureReason"] = self.failure
+        return description
+
+    _urls = ()
+
+
+class LocalSageMakerClient:
+    """Runs SageMaker API calls locally; made by :class:`~framework_sdk.local.LocalSession`."""
+
+    def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None, echo=None):
+        self.backend = backend
+        self.storage = storage
+        self.work_dir = work_dir
+        self.serving_port = serving_port
+        self.startup_timeout = startup_timeout
+        self.echo = echo
+        self.training_jobs = {}
+        self.models = {}
+        self.endpoint_configs = {}
+        self.endpoints = {}
+        self.transform_jobs = {}
+
+    def _settings(self):
+        settings = {"work_dir": self.work_dir, "serving_port": self.serving_port}
+        if self.startup_timeout:
+            settings["startup_timeout"] = self.startup_timeout
+        return settings
+
+    @staticmethod
+    def _get(table, name, kind, operation):
+        if name not in table:
+            raise client_error("ValidationException", f"Could not find local {kind} {name!r}.", operation)
+        return table[name]
+
+    @staticmethod
+    def _check_new(table, name, kind, operation):
+        if name in table:
+            raise client_error("ValidationException", f"Cannot create an already existing {kind} {name!r}.",
+                               operation)
+
+    # ------------------------------------------------------------- training
+    def create_training_job(self, **request):
+        name = request["TrainingJobName"]
+        self._check_new(self.training_jobs, name, "training job", "CreateTrainingJob")
+        job = TrainingJob(request, self.backend, self.storage, self.work_dir, echo=self.echo)
+        job.start()
+        self.training_jobs[name] = job
+        return {"TrainingJobArn": _arn("training-job", name)}
+
+    def describe_training_job(self, TrainingJobName):
+        return self._get(self.training_jobs, TrainingJobName, "training job", "DescribeTrainingJob").describe()
+
+    def stop_training_job(self, TrainingJobName):
+        self._get(self.training_jobs, TrainingJobName, "training job", "StopTrainingJob").stop()
+        return {}
+
+    # ---------------------------------------------------------------- models
+    def create_model(self, **request):
+        name = request["ModelName"]
+        self._check_new(self.models, name, "model", "CreateModel")
+        self.models[name] = dict(request, CreationTime=_now())
+        return {"ModelArn": _arn("model", name)}
+
+    def describe_model(self, ModelName):
+        model = self._get(self.models, ModelName, "model", "DescribeModel")
+        return dict(model, ModelArn=_arn("model", ModelName))
+
+    def delete_model(self, ModelName):
+        self._get(self.models, ModelName, "model", "DeleteModel")
+        del self.models[ModelName]
+        return {}
+
+    # ------------------------------------------------------ endpoint configs
+    def create_endpoint_config(self, **request):
+        name = request["EndpointConfigName"]
+        self._check_new(self.endpoint_configs, name, "endpoint configuration", "CreateEndpointConfig")
+        variants = request.get("ProductionVariants") or []
+        if len(variants) != 1:
+            raise client_error("ValidationException", "local endpoints serve exactly one production variant; "
+                               f"{name!r} has {len(variants)}", "CreateEndpointConfig")
+        self._get(self.models, variants[0].get("ModelName"), "model", "CreateEndpointConfig")
+        self.endpoint_configs[name] = dict(request, CreationTime=_now())
+        return {"EndpointConfigArn": _arn("endpoint-config", name)}
+
+    def describe_endpoint_config(self, EndpointConfigName):
+        config = self._get(self.endpoint_configs, EndpointConfigName, "endpoint configuration",
+                           "DescribeEndpointConfig")
+        return dict(config, EndpointConfigArn=_arn("endpoint-config", EndpointConfigName))
+
+    def delete_endpoint_config(self, EndpointConfigName):
+        self._get(self.endpoint_configs, EndpointConfigName, "endpoint configuration", "DeleteEndpointConfig")
+        del self.endpoint_configs[EndpointConfigName]
+        return {}
+
+    # ------------------------------------------------------------- endpoints
+    def create_endpoint(self, EndpointName, EndpointConfigName, **_):
+        existing = self.endpoints.get(EndpointName)
+        if existing is not None and existing.status != "Failed":
+            raise client_error("ValidationException", f"Cannot create an already existing endpoint "
+                               f"{EndpointName!r}; delete it first.", "CreateEndpoint")
+        config = self._get(self.endpoint_configs, EndpointConfigName, "endpoint configuration", "CreateEndpoint")
+        model = self._get(self.models, config["ProductionVariants"][0]["ModelName"], "model", "CreateEndpoint")
+        endpoint = Endpoint(EndpointName, config, model, self.backend, self.storage, self._settings())
+        self.endpoints[EndpointName] = endpoint
+        endpoint.start()
+        return {"EndpointArn": _arn("endpoint", EndpointName)}
+
+    def describe_endpoint(self, EndpointName):
+        return self._get(self.endpoints, EndpointName, "endpoint", "DescribeEndpoint").describe()
+
+    def delete_endpoint(self, EndpointName):
+        endpoint = self._get(self.endpoints, EndpointName, "endpoint", "DeleteEndpoint")
+        endpoint.ready.wait(endpoint.servers.startup_timeout + 30)
+        endpoint.stop()
+        del self.endpoints[EndpointName]
+        return {}
+
+    # ------------------------------------------------------- batch transform
+    def create_transform_job(self, **request):
+        name = request["TransformJobName"]
+        self._check_new(self.transform_jobs, name, "transform job", "CreateTransformJob")
+        model = self._get(self.models, request["ModelName"], "model", "CreateTransformJob")
+        job = TransformJob(request, model, self.backend, self.storage, self.work_dir, self.serving_port)
+        job.start()
+        self.transform_jobs[name] = job
+        return {"TransformJobArn": _arn("transform-job", name)}
+
+    def describe_transform_job(self, TransformJobName):
+        return self._get(self.transform_jobs, TransformJobName, "transform job", "DescribeTransformJob").describe()
+
+    def stop_transform_job(self, TransformJobName):
+        self._get(self.transform_jobs, TransformJobName, "transform job", "StopTransformJob").stop()
+        return {}
+
+    def close(self):
+        """Stop every endpoint and job still running."""
+        for endpoint in list(self.endpoints.values()):
+            endpoint.stop()
+        for job in [*self.training_jobs.values(), *self.transform_jobs.values()]:
+            job.stop("stopped: the session closed")

@@ -1,0 +1,130 @@
+"""What jobs, endpoints and transforms share: log books, temporary roots, tarballs, cleanup at exit."""
+import atexit
+import os
+import shutil
+import tarfile
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+
+ROOT_PREFIX = "framework-sdk-local-"
+_live = weakref.WeakSet()
+
+
+class LogBook:
+    """Every log line of a run, in order; ``follow()`` yields them live until the run ends."""
+
+    def __init__(self):
+        self.lines = []
+        self._changed = threading.Condition()
+        self.closed = False
+
+    def add(self, line):
+        with self._changed:
+            self.lines.append(line)
+            self._changed.notify_all()
+
+    def close(self):
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
+    def follow(self, start=0):
+        """Yield lines from ``start`` on, waiting for new ones until the book is closed."""
+        index = start
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: index < len(self.lines) or self.closed)
+                batch = self.lines[index:]
+                done = self.closed
+            index += len(batch)
+            yield from batch
+            if done and index >= len(self.lines):
+                return
+
+
+def new_root(name, parent=None):
+    """A fresh temporary folder for one run (removed by :func:`remove_tree`)."""
+    return Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{name}-", dir=parent))
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def host_tree(root, name, folders=()):
+    """Create ``root/name`` with the SageMaker /opt/ml layout (and ``folders`` inside); returns it."""
+    tree = Path(root) / name
+    for folder in ("input/config", "input/data", "model", "output/data", *folders):
+        (tree / folder).mkdir(parents=True, exist_ok=True)
+    return tree
+
+
+def tar_directory(source, target):
+    """Pack the contents of ``source`` into the gzipped tarball ``target`` (members relative to it)."""
+    with tarfile.open(target, "w:gz", compresslevel=6) as archive:
+        for path in sorted(Path(source).iterdir()):
+            archive.add(path, arcname=path.name)
+    return target
+
+
+def extract(tarball, destination):
+    """Unpack ``tarball`` into ``destination`` refusing links or paths that escape it."""
+    with tarfile.open(tarball) as archive:
+        archive.extractall(destination, filter="data")
+
+
+def has_files(folder):
+    return any(p.is_file() for p in Path(folder).rglob("*"))
+
+
+def track(run):
+    """Stop ``run`` (anything with ``stop()``) if it is still going when Python exits."""
+    _live.add(run)
+
+
+def untrack(run):
+    _live.discard(run)
+
+
+@atexit.register
+def _stop_all():
+    for run in list(_live):
+        try:
+            run.stop("the Python process exited")
+        except Exception:
+            pass
+
+
+def merge_tree(source, target):
+    """Copy the files of ``source`` into ``target``, keeping files already there."""
+    for path in Path(source).rglob("*"):
+        if path.is_file():
+            destination = Path(target) / path.relative_to(source)
+            if not destination.exists():
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, destination)
+
+
+def free_port():
+    """A TCP port free on this machine right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_is_free(port):
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+

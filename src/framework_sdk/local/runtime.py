@@ -1,0 +1,101 @@
+"""``invoke_endpoint`` against local endpoints, with boto3's argument and response shapes.
+
+Requests go over kept-alive HTTP connections (urllib3 pools, one per server), spread
+round-robin over an endpoint's instances. A 4xx/5xx answer raises :class:`~framework_sdk.exceptions.AWSError`
+with the code ``ModelError``, as a Session's SageMaker runtime client does.
+"""
+import io
+import itertools
+import threading
+
+HEADERS = {
+    "CustomAttributes": "X-Amzn-SageMaker-Custom-Attributes",
+    "TargetModel": "X-Amzn-SageMaker-Target-Model",
+    "TargetVariant": "X-Amzn-SageMaker-Target-Variant",
+    "InferenceId": "X-Amzn-SageMaker-Inference-Id",
+}
+
+
+def client_error(code, message, operation, status=400, extra=None, request=None):
+    """The error a boto3 client of a :class:`~framework_sdk.session.Session` raises (``AWSError``)."""
+    from framework_sdk.exceptions import AWSError
+
+    response = {"Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": status}, **(extra or {})}
+    return AWSError(operation, response, request)
+
+
+class LocalRuntimeClient:
+    """The ``sagemaker-runtime`` client of a :class:`~framework_sdk.local.LocalSession`."""
+
+    def __init__(self, endpoints, timeout=60.0):
+        self._endpoints = endpoints  # name -> Endpoint (clients.py)
+        self._pools = {}
+        self._cycles = {}
+        self._lock = threading.Lock()
+        self.timeout = timeout
+
+    def _pool(self, url):
+        pool = self._pools.get(url)
+        if pool is None:
+            import urllib3
+
+            with self._lock:
+                pool = self._pools.get(url) or urllib3.connectionpool.connection_from_url(
+                    url, maxsize=16, block=False, retries=False, timeout=self.timeout)
+                self._pools[url] = pool
+        return pool
+
+    def _next_url(self, endpoint):
+        urls = endpoint.urls
+        with self._lock:
+            cycle = self._cycles.get(endpoint.name)
+            if cycle is None or cycle[0] != urls:
+                cycle = self._cycles[endpoint.name] = (urls, itertools.cycle(urls))
+            return next(cycle[1])
+
+    def invoke_endpoint(self, EndpointName, Body, ContentType=None, Accept=None, **kwargs):
+        """POST ``Body`` to the endpoint's ``/invocations``; returns ``{"Body", "ContentType", ...}``."""
+        from botocore.response import StreamingBody
+
+        endpoint = self._endpoints.get(EndpointName)
+        if endpoint is None or endpoint.status != "InService":
+            state = "does not exist" if endpoint is None else f"is {endpoint.status}"
+            raise client_error("ValidationException",
+                               f"Endpoint {EndpointName} of this local session {state}.", "InvokeEndpoint")
+        if hasattr(Body, "read"):
+            Body = Body.read()
+        if isinstance(Body, str):
+            Body = Body.encode("utf-8")
+        headers = {"Content-Type": ContentType or "application/octet-stream"}
+        if Accept:
+            headers["Accept"] = Accept
+        for argument, header in HEADERS.items():
+            if kwargs.get(argument) is not None:
+                headers[header] = str(kwargs[argument])
+        url = self._next_url(endpoint)
+        response = self._pool(url).urlopen("POST", "/invocations", body=Body, headers=headers,
+                                            preload_content=True)
+        data = response.data
+        if response.status >= 400:
+            text = data.decode("utf-8", "replace")
+            raise client_error("ModelError",
+                               f'Received {"client" if response.status < 500 else "server"} error '
+                               f'({response.status}) from {endpoint.variant} with message "{text}". ',
+                               "InvokeEndpoint", 424,
+                               {"OriginalStatusCode": response.status, "OriginalMessage": text})
+        result = {
+            "Body": StreamingBody(io.BytesIO(data), len(data)),
+            "ContentType": response.headers.get("Content-Type", ""),
+            "InvokedProductionVariant": endpoint.variant,
+            "ResponseMetadata": {"HTTPStatusCode": response.status, "HTTPHeaders": dict(response.headers)},
+        }
+        custom = response.headers.get(HEADERS["CustomAttributes"])
+        if custom is not None:
+            result["CustomAttributes"] = custom
+        return result
+
+    def close(self):
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()

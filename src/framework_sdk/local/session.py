@@ -1,0 +1,180 @@
+"""``LocalSession``: the same estimator, model and predictor code, run on this machine.
+
+It is a :class:`~framework_sdk.session.Session` whose ``sagemaker_client`` and
+``sagemaker_runtime_client`` run jobs, endpoints and transforms locally through the
+docker or process backend; waits wait on the local events, logs come from the hosts.
+No AWS account, credentials or region are needed while every location is ``file://``.
+"""
+import logging
+import os
+import sys
+
+from framework_sdk.exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
+from framework_sdk.local.clients import LocalSageMakerClient
+from framework_sdk.local.config import choose_backend, user_config
+from framework_sdk.local.runtime import LocalRuntimeClient
+from framework_sdk.local.storage import Storage
+from framework_sdk.session import Session
+
+log = logging.getLogger("framework_sdk.local")
+
+
+class LocalSession(Session):
+    """A session for ``instance_type="local"`` / ``"local_gpu"``.
+
+    ``LocalSession(backend=None, work_dir=None, serving_port=None, python=None,
+    startup_timeout=None, docker_client=None, **session_arguments)``:
+
+    - ``backend``: ``"docker"`` or ``"process"`` (default: ``FRAMEWORK_SDK_LOCAL_BACKEND``,
+      then the user config file, then docker when an engine answers, else process);
+    - ``work_dir``: where per-run temporary trees go (default: the system temp folder);
+    - ``serving_port``: a fixed port for the first endpoint instance (default: free ports);
+    - ``python``: the interpreter the process backend runs instead of the framework's venv;
+    - ``startup_timeout``: seconds a model server may take to answer ``/ping`` (default 120).
+
+    Each also reads from the ``local`` section of ``~/.config/framework-sdk/config.json``.
+    """
+
+    local_mode = True
+
+    def __init__(self, backend=None, work_dir=None, serving_port=None, python=None, startup_timeout=None,
+                 docker_client=None, **session_arguments):
+        super().__init__(**session_arguments)
+        config = user_config()
+        self.backend_name, self.backend_reason = choose_backend(backend)
+        if self.backend_name == "docker":
+            from framework_sdk.local.backends.docker import DockerBackend
+
+            self.backend = DockerBackend(docker_client)
+        else:
+            from framework_sdk.local.backends.process import ProcessBackend
+
+            self.backend = ProcessBackend(python or config.get("python"))
+        self.storage = Storage(lambda: self.s3_client)
+        self._clients["sagemaker"] = LocalSageMakerClient(
+            self.backend, self.storage, work_dir=work_dir or config.get("work_dir"),
+            serving_port=serving_port or config.get("serving_port"),
+            startup_timeout=startup_timeout or config.get("startup_timeout"))
+        self._clients["sagemaker-runtime"] = LocalRuntimeClient(self._clients["sagemaker"].endpoints)
+        # boto3 reads AWS_ENDPOINT_URL_S3 itself; S3_ENDPOINT_URL is the other common spelling.
+        self._s3_endpoint = os.environ.get("S3_ENDPOINT_URL")
+
+    @property
+    def s3_client(self):
+        if self._clients.get("s3") is None and self._s3_endpoint and not os.environ.get("AWS_ENDPOINT_URL_S3"):
+            from framework_sdk.session import translate_errors
+
+            self._clients["s3"] = translate_errors(self.boto_session.client(
+                "s3", region_name=self.boto_region_name, endpoint_url=self._s3_endpoint))
+        return self._client("s3")
+
+    # ------------------------------------------------------------------ S3 only when asked
+    def default_bucket(self):
+        """The S3 default bucket; local mode needs one only when the job uses ``s3://``."""
+        if self._default_bucket_name or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("S3_ENDPOINT_URL"):
+            return super().default_bucket()
+        raise ConfigurationError(
+            "local mode has no S3 default bucket: pass file:// locations (output_path='file:///tmp/models', "
+            "inputs='file:///path/to/data'), or LocalSession(default_bucket='my-bucket') to use S3")
+
+    def upload_data(self, path, bucket=None, key_prefix="data", extra_args=None):
+        """Locally, data stays where it is (``file://`` of its absolute path) unless a bucket is named."""
+        if bucket is None and not self._default_bucket_name:
+            if not os.path.exists(path):
+                raise ConfigurationError(f"cannot use {path!r}: no such file or folder")
+            return "file://" + os.path.abspath(path)
+        return super().upload_data(path, bucket, key_prefix, extra_args)
+
+    # ---------------------------------------------------------------------- jobs and waits
+    def _training_job(self, name):
+        self.sagemaker_client.describe_training_job(TrainingJobName=name)  # a clear error when unknown
+        return self.sagemaker_client.training_jobs[name]
+
+    @staticmethod
+    def _await(run, timeout, what):
+        """Wait for ``run.done``; Ctrl-C stops the run (nothing is left behind) and is raised again."""
+        try:
+            if not run.done.wait(timeout):
+                raise WaitTimeoutError(f"{what} is still running after {timeout} s; wait longer (timeout=...)")
+        except KeyboardInterrupt:
+            run.stop("interrupted (Ctrl-C)")
+            raise
+
+    def wait_for_job(self, job, poll=5, timeout=None):
+        self._await(self._training_job(job), timeout, f"training job {job!r}")
+        return _check(job, self.describe_training_job(job), "TrainingJobStatus")
+
+    def logs_for_job(self, job_name, wait=False, poll=10, log_type="All", timeout=None, out=None):
+        """Print the job's log lines (``algo-N | ...``); with ``wait``, follow them live until the job ends."""
+        job = self._training_job(job_name)
+        return self._print_logs(job, job_name, wait, timeout, out, self.describe_training_job, "TrainingJobStatus")
+
+    def _print_logs(self, run, name, wait, timeout, out, describe, status_key):
+        out = out or sys.stdout
+        try:
+            if wait:
+                for line in run.logs.follow():
+                    out.write(line + "\n")
+                    out.flush()
+                self._await(run, timeout, name)
+            else:
+                for line in list(run.logs.lines):
+                    out.write(line + "\n")
+        except KeyboardInterrupt:
+            run.stop("interrupted (Ctrl-C)")
+            raise
+        description = describe(name)
+        if run.done.is_set():
+            reason = description.get("FailureReason")
+            out.write(f"{name}: {description[status_key]}{' - ' + reason.splitlines()[0] if reason else ''}\n")
+            out.flush()
+            if wait:
+                _check(name, description, status_key)
+        return description
+
+    def wait_for_transform_job(self, job, poll=5, timeout=None):
+        run = self.sagemaker_client.transform_jobs.get(job)
+        if run is None:
+            self.describe_transform_job(job)
+        self._await(run, timeout, f"transform job {job!r}")
+        return _check(job, self.describe_transform_job(job), "TransformJobStatus")
+
+    def logs_for_transform_job(self, job_name, wait=False, poll=10, timeout=None, out=None):
+        run = self.sagemaker_client.transform_jobs.get(job_name)
+        if run is None:
+            self.describe_transform_job(job_name)
+        return self._print_logs(run, job_name, wait, timeout, out, self.describe_transform_job,
+                                "TransformJobStatus")
+
+    def wait_for_endpoint(self, endpoint, poll=30, timeout=None):
+        description = self.describe_endpoint(endpoint)
+        local = self.sagemaker_client.endpoints[endpoint]
+        try:
+            if not local.ready.wait(timeout):
+                raise WaitTimeoutError(f"endpoint {endpoint!r} is still starting after {timeout} s")
+        except KeyboardInterrupt:
+            local.stop()
+            raise
+        description = self.describe_endpoint(endpoint)
+        if description["EndpointStatus"] != "InService":
+            reason = description.get("FailureReason")
+            raise UnexpectedStatusException(f"local endpoint {endpoint!r} failed to start: {reason}",
+                                            ("InService",), description["EndpointStatus"], reason, endpoint)
+        return description
+
+    def close(self):
+        """Stop every local endpoint and job this session started."""
+        self.sagemaker_client.close()
+        self.sagemaker_runtime_client.close()
+
+
+def _check(name, description, status_key):
+    """The description when the run completed (or was stopped); the full failure reason otherwise."""
+    status = description[status_key]
+    if status == "Failed":
+        reason = description.get("FailureReason")
+        raise UnexpectedStatusException(f"local job {name!r} failed: {reason}", ("Completed", "Stopped"),
+                                        status, reason, name)
+    if status == "Stopped":
+        log.warning("job %s was stopped: %s", name, description.get("FailureReason", ""))
+    return description

@@ -1,0 +1,271 @@
+"""A local training job: /opt/ml trees per host, hosts started by a backend, artifacts written out.
+
+``TrainingJob(request, ...)`` takes the ``CreateTrainingJob`` request as boto3 takes it;
+``start()`` runs it in a thread, ``describe()`` answers like ``DescribeTrainingJob``.
+"""
+import datetime
+import json
+import queue
+import threading
+
+from framework_sdk.local import runs
+from framework_sdk.local.backends.base import HostSpec, in_parallel
+from framework_sdk.local.errors import HostFailure, LocalModeError
+from framework_sdk.local.storage import is_file_uri, join, local_path
+
+SUBMIT_DIRECTORY = "sagemaker_submit_directory"
+STOP_GRACE_SECONDS = 5
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _decode(value):
+    """Framework estimators JSON-encode hyperparameters; plain strings pass through."""
+    try:
+        return json.loads(value), True
+    except (TypeError, ValueError):
+        return value, False
+
+
+def channel_uri(channel):
+    source = channel.get("DataSource", {})
+    uri = source.get("S3DataSource", {}).get("S3Uri") or source.get("FileDataSource", {}).get("FileUri")
+    if not uri:
+        raise LocalModeError(f"channel {channel.get('ChannelName')!r} has no S3Uri or FileUri")
+    return uri
+
+
+def failure_message(kind, name, host, failure_text=""):
+    """The message of a failed run: host, how it ended, its ``output/failure`` and its last log lines."""
+    parts = [f"{kind} {name} failed: host {host.name} {host.describe_exit()}"]
+    if failure_text.strip():
+        parts.append(f"output/failure of {host.name}:\n{failure_text.strip()}")
+    if host.tail:
+        parts.append(f"last log lines of {host.name}:\n" + "\n".join(host.tail))
+    return "\n".join(parts)
+
+
+class TrainingJob:
+    """One local training job, from ``CreateTrainingJob`` to artifacts and cleanup."""
+
+    def __init__(self, request, backend, storage, work_dir=None, echo=None):
+        self.request = request
+        self.name = request["TrainingJobName"]
+        self.backend = backend
+        self.storage = storage
+        self.work_dir = work_dir
+        self.logs = runs.LogBook()
+        self.done = threading.Event()
+        self.error = None
+        self.hosts = []
+        self.hosts_to_hand_back = []
+        self._stop_reason = None
+        self._lock = threading.Lock()
+        self.status = {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting",
+                       "CreationTime": _now(), "LastModifiedTime": _now()}
+        self.group = f"fsdk-{self.name}"
+        self._echo = echo
+
+    # ------------------------------------------------------------------ public
+    def start(self):
+        """Check what can be checked at once (image, channels), then run the job in a thread."""
+        image = self.request["AlgorithmSpecification"]["TrainingImage"]
+        self.backend.check_image(image)
+        runs.track(self)
+        threading.Thread(target=self._run, name=f"local-job-{self.name}", daemon=True).start()
+        return self
+
+    def stop(self, reason="stopped by stop_training_job"):
+        """Stop every host; the job ends as ``Stopped`` and leaves nothing behind."""
+        with self._lock:
+            if self.done.is_set():
+                return
+            self._stop_reason = reason
+            hosts = list(self.hosts)
+        in_parallel(lambda host: host.stop(STOP_GRACE_SECONDS), hosts)
+        self.done.wait(STOP_GRACE_SECONDS + 30)
+
+    def describe(self):
+        request = {key: value for key, value in self.request.items() if key != "TrainingJobName"}
+        return {"TrainingJobName": self.name,
+                "TrainingJobArn": f"arn:aws:sagemaker:local:000000000000:training-job/{self.name}",
+                **request, **self.status}
+
+    # ------------------------------------------------------------------ the run
+    def _set(self, **fields):
+        self.status.update(fields, LastModifiedTime=_now())
+
+    def _line(self, host, line):
+        text = f"{host.name} | {line}"
+        self.logs.add(text)
+        if self._echo is not None:
+            self._echo(text)
+
+    def _run(self):
+        root = runs.new_root(self.name, self.work_dir)
+        try:
+            self._set(TrainingStartTime=_now(), SecondaryStatus="Downloading")
+            specs = self._prepare(root)
+            self._set(SecondaryStatus="Training")
+            self._train(specs)
+            self._set(SecondaryStatus="Uploading")
+            artifacts = self._upload(root, specs)
+            self._set(TrainingJobStatus="Completed", SecondaryStatus="Completed", **artifacts)
+        except BaseException as error:  # everything ends the job with its reason
+            self.error = error
+            stopped = self._stop_reason is not None
+            status = "Stopped" if stopped else "Failed"
+            reason = f"the job was {self._stop_reason}" if stopped else str(error)
+            self._set(TrainingJobStatus=status, SecondaryStatus=status, FailureReason=reason)
+            self.logs.add(f"[framework-sdk] training job {self.name} {status.lower()}: {reason.splitlines()[0]}")
+        finally:
+            self._cleanup(root)
+            self._set(TrainingEndTime=_now())
+            self.logs.close()
+            runs.untrack(self)
+            self.done.set()
+
+    def _prepare(self, root):
+        request = self.request
+        resources = request.get("ResourceConfig", {})
+        count = int(resources.get("InstanceCount", 1))
+        names = [f"algo-{i}" for i in range(1, count + 1)]
+        links = []
+        # Channels: file:// linked read-only as they are, s3:// downloaded once for all hosts.
+        data_config = {}
+        for channel in request.get("InputDataConfig", []):
+            name = channel["ChannelName"]
+            path = self.storage.fetch(channel_uri(channel), root / "channels" / name)
+            relative = f"input/data/{name}" + (f"/{path.name}" if path.is_file() else "")
+            links.append((path, relative))
+            data_config[name] = {
+                "TrainingInputMode": channel.get("InputMode", request["AlgorithmSpecification"].get(
+                    "TrainingInputMode", "File")),
+                "S3DistributionType": channel.get("DataSource", {}).get("S3DataSource", {}).get(
+                    "S3DistributionType", "FullyReplicated"),
+                "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+            }
+            for key in ("ContentType", "CompressionType"):
+                if key in channel:
+                    data_config[name][key] = channel[key]
+        hyperparameters = dict(request.get("HyperParameters", {}))
+        environment = dict(request.get("Environment", {}))
+        code_link, code_relative = self._code(hyperparameters)
+        if code_link is not None:
+            links.append((code_link, code_relative))
+            requirements = code_link / "requirements.txt" if code_link.is_dir() else None
+            if requirements is not None and requirements.is_file() and hasattr(self.backend, "user_layer"):
+                image = request["AlgorithmSpecification"]["TrainingImage"]
+                environment.update(self.backend.user_layer(image, requirements))
+                environment["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] = "1"
+        specs = []
+        for name in names:
+            tree = runs.host_tree(root, name, [f"input/data/{c}" for c in data_config])
+            spec = HostSpec(name=name, role="train", root=tree, environment=environment, links=list(links))
+            base = self.backend.base_dir(spec)
+            hps = dict(hyperparameters)
+            if code_link is not None:
+                value, encoded = _decode(hps[SUBMIT_DIRECTORY])
+                inside = f"{base}/{code_relative}"
+                hps[SUBMIT_DIRECTORY] = json.dumps(inside) if encoded else inside
+            config = tree / "input" / "config"
+            (config / "hyperparameters.json").write_text(json.dumps(hps))
+            (config / "inputdataconfig.json").write_text(json.dumps(data_config))
+            (config / "resourceconfig.json").write_text(json.dumps({
+                "current_host": name, "hosts": names, "network_interface_name": "eth0",
+                "current_group_name": "homogeneousCluster",
+                "current_instance_type": resources.get("InstanceType", "local"),
+                "instance_groups": [{"instance_group_name": "homogeneousCluster", "hosts": names,
+                                     "instance_type": resources.get("InstanceType", "local")}],
+            }))
+            specs.append(spec)
+        return specs
+
+    def _code(self, hyperparameters):
+        """The local source folder (or tarball) named by ``sagemaker_submit_directory``, if it is ``file://``."""
+        if SUBMIT_DIRECTORY not in hyperparameters:
+            return None, None
+        value, _ = _decode(hyperparameters[SUBMIT_DIRECTORY])
+        if not is_file_uri(value):
+            return None, None
+        path = local_path(value)
+        if not path.exists():
+            raise LocalModeError(f"source_dir {value} does not exist on this machine")
+        return path, ("code" if path.is_dir() else f"code-archive/{path.name}")
+
+    def _train(self, specs):
+        exits = queue.Queue()
+        image = self.request["AlgorithmSpecification"]["TrainingImage"]
+        gpu = self.request.get("ResourceConfig", {}).get("InstanceType") == "local_gpu"
+        with self._lock:
+            if self._stop_reason is not None:
+                raise LocalModeError("stopped before it started")
+        started = self.backend.start(self.group, image, specs, gpu=gpu, on_line=self._line, on_exit=exits.put)
+        with self._lock:
+            self.hosts = started
+            self.hosts_to_hand_back = [host.spec for host in started]
+            stop_now = self._stop_reason is not None
+        if stop_now:
+            in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
+        limit = self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        deadline = None if limit is None else _now() + datetime.timedelta(seconds=int(limit))
+        remaining = len(started)
+        while remaining:
+            timeout = None if deadline is None else max(0.0, (deadline - _now()).total_seconds())
+            try:
+                host = exits.get(timeout=timeout)
+            except queue.Empty:
+                self._stop_reason = f"stopped after MaxRuntimeInSeconds={limit}"
+                in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
+                raise LocalModeError(f"training job {self.name} ran longer than MaxRuntimeInSeconds={limit}")
+            remaining -= 1
+            if host.exit_code != 0:
+                in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), [h for h in started if h is not host])
+                if self._stop_reason is not None:
+                    raise LocalModeError(self._stop_reason)
+                failure = host.spec.root / "output" / "failure"
+                text = failure.read_text(errors="replace") if failure.is_file() else ""
+                raise HostFailure(failure_message("training job", self.name, host, text),
+                                  host=host.name, exit_code=host.exit_code)
+
+    def _upload(self, root, specs):
+        self._hand_back()
+        output_path = self.request.get("OutputDataConfig", {}).get("S3OutputPath")
+        if not output_path:
+            raise LocalModeError("the job has no OutputDataConfig.S3OutputPath; give the estimator an "
+                                 "output_path such as file:///tmp/models or s3://bucket/prefix")
+        model, data = root / "merged-model", root / "merged-output"
+        model.mkdir()
+        data.mkdir()
+        for spec in specs:  # algo-1 first: its files win, as SageMaker keeps the master's
+            runs.merge_tree(spec.root / "model", model)
+            runs.merge_tree(spec.root / "output" / "data", data)
+        destination = join(output_path, self.name, "output")
+        model_uri = self.storage.put(runs.tar_directory(model, root / "model.tar.gz"),
+                                     join(destination, "model.tar.gz"))
+        artifacts = {"ModelArtifacts": {"S3ModelArtifacts": model_uri}}
+        if runs.has_files(data):
+            self.storage.put(runs.tar_directory(data, root / "output.tar.gz"), join(destination, "output.tar.gz"))
+        return artifacts
+
+    def _cleanup(self, root):
+        def remove(host):
+            try:
+                host.remove()
+            except Exception as error:
+                self.logs.add(f"[framework-sdk] could not remove {host.name}: {error}")
+
+        in_parallel(remove, self.hosts)
+        self.backend.release(self.group)
+        try:
+            self._hand_back()
+        finally:
+            runs.remove_tree(root)
+
+    def _hand_back(self):
+        """Make the hosts' trees the caller's again (the docker backend runs containers as root)."""
+        image = self.request["AlgorithmSpecification"]["TrainingImage"]
+        while self.hosts_to_hand_back:
+            self.backend.hand_back(image, self.hosts_to_hand_back.pop().root)
