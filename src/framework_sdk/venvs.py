@@ -1,0 +1,211 @@
+"""The process backend's "images": cached virtual environments, and users' requirements on top.
+
+``framework_python(framework, version)`` builds, once, a virtual environment from the same
+pip steps (``containers/<name>/image.toml``) as the framework's Docker image, plus the
+toolkit, and returns its python. It lives under the user cache
+(``~/.cache/framework-sdk/venvs/<framework>-<version>-<hash>``), keyed by the hash of
+everything that goes into it, and a file lock keeps two jobs from building it at once.
+
+``user_layer(python, requirements_file)`` installs a job's ``requirements.txt`` once into a
+cached layer keyed by (environment, hash of the requirements) and returns the environment
+additions that put it in front of the environment's own packages. A requirement the
+environment already satisfies is not installed again (as ``pip install -r`` in the image
+would leave it), so a layer never shadows, say, the image's numpy with another one.
+"""
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from framework_sdk import __version__, images
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "FRAMEWORK_SDK_CACHE_DIR"
+LOCK_TIMEOUT = 3600  # seconds to wait for another process building the same environment
+PIP_TIMEOUT = 3600  # seconds one pip step may take (mpi4py compiles for minutes)
+COMPLETE = ".complete"
+TOOLKIT_PTH = "framework-sdk-toolkit.pth"
+LAYER_PTH = "framework-sdk-environment.pth"
+
+
+class BuildError(RuntimeError):
+    """An environment could not be built; the message names the failing step and shows its output."""
+
+
+def cache_dir():
+    """``$FRAMEWORK_SDK_CACHE_DIR``, else ``$XDG_CACHE_HOME/framework-sdk``, else ``~/.cache/framework-sdk``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "framework-sdk"
+
+
+def python_in(environment):
+    """The python executable of the virtual environment ``environment``."""
+    environment = Path(environment)
+    return environment / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def toolkit_source():
+    """The ``src`` folder holding this toolkit when it runs from a source tree, else None."""
+    src = Path(images.__file__).resolve().parents[1]
+    return src if src.name == "src" and (src.parent / "pyproject.toml").is_file() else None
+
+
+def environment_key(spec, with_mpi):
+    """Hash of everything an environment is made from: pip steps, their files, toolkit, Python."""
+    digest = hashlib.sha256()
+    parts = [
+        json.dumps([[step.requirements, list(step.args), step.needs] for step in spec.pip_steps]),
+        *(path.read_text() for path in spec.requirement_files()),
+        images.toolkit_requirements(),
+        __version__,
+        str(toolkit_source() or ""),
+        f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}",
+        f"{sys.platform}-{platform.machine()}",
+        f"mpi={with_mpi}",
+    ]
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def framework_python(framework, version):
+    """The python of the cached environment for ``framework`` ``version``, built on first use."""
+    spec = images.find_spec(framework, version)
+    with_mpi = all(shutil.which(step.needs) for step in spec.pip_steps if step.needs)
+    root = cache_dir() / "venvs" / f"{framework}-{version}-{environment_key(spec, with_mpi)}"
+    python = python_in(root)
+    if (root / COMPLETE).is_file():
+        return python
+    with _lock(root):
+        if (root / COMPLETE).is_file():  # another process built it while we waited
+            return python
+        if root.exists():
+            log.info("removing %s: an earlier build of it did not finish", root)
+            shutil.rmtree(root)
+        started = time.monotonic()
+        log.info("building the %s %s environment in %s (once; later jobs reuse it)", framework, version, root)
+        _build_environment(spec, root)
+        (root / COMPLETE).write_text(json.dumps({"framework": framework, "version": version,
+                                                 "seconds": round(time.monotonic() - started, 1)}))
+        log.info("built the %s %s environment in %.0f s", framework, version, time.monotonic() - started)
+    return python
+
+
+def _build_environment(spec, root):
+    root.mkdir(parents=True)
+    _run([sys.executable, "-m", "venv", str(root)], root, "create the virtual environment")
+    python = python_in(root)
+    for step in spec.pip_steps:
+        if step.needs and not shutil.which(step.needs):
+            log.warning("no %s on this machine: not installing %s for %s; MPI (distributed) training in "
+                        "this environment needs Open MPI (e.g. apt-get install openmpi-bin libopenmpi-dev)",
+                        step.needs, step.requirements, spec.name)
+            continue
+        _run([str(python), "-m", "pip", *step.command(spec.folder)], root, f"install {step.requirements}")
+    toolkit_requirements = root / "toolkit-requirements.txt"
+    toolkit_requirements.write_text(images.toolkit_requirements())
+    _run([str(python), "-m", "pip", "install", "-r", str(toolkit_requirements)], root,
+         "install the toolkit's dependencies")
+    source = toolkit_source()
+    if source:  # run the toolkit from this source tree, as an editable install does
+        (_site_packages(python) / TOOLKIT_PTH).write_text(f"{source}\n")
+    else:
+        _run([str(python), "-m", "pip", "install", "--no-deps", f"framework-sdk=={__version__}"], root,
+             "install the toolkit")
+
+
+def user_layer(python, requirements_file):
+    """Install ``requirements_file`` once for the environment of ``python``; its env additions.
+
+    Returns ``{"PYTHONPATH": <layer>, "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}``: prepend
+    the PYTHONPATH to any the job already has. A second call with the same environment and
+    the same requirements installs nothing.
+    """
+    python, requirements_file = Path(python).absolute(), Path(requirements_file)
+    content = requirements_file.read_bytes()
+    key = hashlib.sha256(str(python).encode() + b"\0" + content).hexdigest()[:16]
+    root = cache_dir() / "layers" / key
+    overlay = root / "venv"
+    if not (root / COMPLETE).is_file():
+        with _lock(root):
+            if not (root / COMPLETE).is_file():
+                if root.exists():
+                    shutil.rmtree(root)
+                root.mkdir(parents=True)
+                log.info("installing %s into a cached layer %s (once for these requirements)",
+                         requirements_file, root)
+                _build_layer(python, requirements_file, overlay, root)
+                (root / COMPLETE).write_text(json.dumps({"python": str(python), "requirements": str(requirements_file)}))
+    else:
+        log.info("requirements in %s already installed (cached layer %s)", requirements_file, root)
+    return {"PYTHONPATH": str(_site_packages(python_in(overlay))), "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
+
+
+def _build_layer(python, requirements_file, overlay, root):
+    # An overlay venv whose .pth appends the environment's own site-packages: pip, run for the
+    # overlay's interpreter, sees what the environment already has, leaves it alone, and puts
+    # only what is missing (or a version the user pinned) into the overlay.
+    _run([str(python), "-m", "venv", "--without-pip", str(overlay)], root, "create the layer")
+    paths = _run([str(python), "-c", "import site; print('\\n'.join(site.getsitepackages()))"],
+                 root, "read the environment's site-packages").splitlines()
+    (_site_packages(python_in(overlay)) / LAYER_PTH).write_text(
+        "".join(f"import site; site.addsitedir({path!r})\n" for path in paths))
+    _run([str(python), "-m", "pip", "--python", str(python_in(overlay)), "install", "-r", str(requirements_file.name)],
+         root, f"install {requirements_file}", cwd=requirements_file.parent)
+
+
+def _site_packages(python):
+    out = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return Path(out.stdout.strip())
+
+
+def _run(command, root, what, cwd=None):
+    """Run one build step, its output appended to ``root/build.log``; errors show the tail."""
+    log_path = root / "build.log"
+    with open(log_path, "a") as log_file:
+        log_file.write(f"$ {' '.join(command)}\n")
+        log_file.flush()
+        try:
+            result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    timeout=PIP_TIMEOUT, cwd=cwd)
+        except subprocess.TimeoutExpired as error:
+            raise BuildError(f"could not {what}: `{' '.join(command)}` took over {PIP_TIMEOUT} s") from error
+        log_file.write(result.stdout)
+    if result.returncode != 0:
+        tail = "\n".join(result.stdout.splitlines()[-25:])
+        raise BuildError(f"could not {what}: `{' '.join(command)}` exited {result.returncode} "
+                         f"(full log: {log_path}); its output ends with:\n{tail}")
+    return result.stdout
+
+
+class _lock:
+    """An exclusive file lock beside ``path``, waited for at most LOCK_TIMEOUT seconds."""
+
+    def __init__(self, path):
+        self.path = Path(f"{path}.lock")
+
+    def __enter__(self):
+        from filelock import FileLock, Timeout
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.path))
+        try:
+            self._lock.acquire(timeout=LOCK_TIMEOUT)
+        except Timeout as error:
+            raise BuildError(f"another process has held {self.path} for over {LOCK_TIMEOUT} s; "
+                             f"if none is building there, delete that file") from error
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
