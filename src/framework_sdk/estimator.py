@@ -1,0 +1,644 @@
+"""Estimators: :class:`EstimatorBase`, :class:`Estimator` (any image) and :class:`Framework` (script mode).
+
+Names, arguments and defaults follow SageMaker Python SDK v2. ``fit`` builds one
+``CreateTrainingJob`` request and sends it through ``sagemaker_session.sagemaker_client``;
+AWS and local mode (``instance_type='local'`` / ``'local_gpu'`` with a ``LocalSession``)
+share that one path. Every argument is checked before the first request is sent.
+
+Hooks for framework estimators (``framework_sdk.chainer.Chainer`` is one)::
+
+    class Chainer(Framework):
+        _framework_name = "chainer"           # key of framework_sdk.image_uris.FRAMEWORKS
+        predictor_cls = ChainerPredictor      # what deploy() returns
+        model_cls = ChainerModel              # a FrameworkModel subclass; create_model() builds it
+
+        def _framework_hyperparameters(self): # extra sagemaker_* entries, JSON-encoded with the rest
+            return {"sagemaker_mpi_enabled": self.use_mpi, ...}
+
+        def _model_kwargs(self):              # extra constructor arguments for model_cls
+            return {"model_server_workers": ...}
+
+        @classmethod
+        def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
+            params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
+            hps = params["hyperparameters"]   # already JSON-decoded; the five standard keys are gone
+            params["use_mpi"] = hps.pop("sagemaker_mpi_enabled", False)
+            return params
+
+``Framework`` already restores ``entry_point``, ``source_dir``, ``container_log_level``,
+``framework_version`` and ``py_version`` (from the image tag) in ``attach``.
+"""
+import json
+import logging
+
+from . import image_uris, naming
+from .exceptions import ConfigurationError
+from .inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
+
+LOGGER = logging.getLogger(__name__)
+
+LOCAL_INSTANCE_TYPES = ("local", "local_gpu")
+_RUNNING = ("InProgress", "Stopping")
+
+
+def is_local(instance_type):
+    return instance_type in LOCAL_INSTANCE_TYPES
+
+
+def resolve_session(sagemaker_session, instance_type):
+    """The session to use: the given one (checked against ``instance_type``), or a new one.
+
+    A ``local``/``local_gpu`` instance type needs a ``LocalSession`` (made when none is given);
+    any other instance type needs an AWS ``Session``.
+    """
+    local = is_local(instance_type)
+    if sagemaker_session is None:
+        if local:
+            from .local import LocalSession
+
+            return LocalSession()
+        from .session import Session
+
+        return Session()
+    if local and not sagemaker_session.local_mode:
+        raise ConfigurationError(
+            f"instance_type {instance_type!r} runs on this machine and needs a LocalSession: pass "
+            f"sagemaker_session=framework_sdk.LocalSession() or leave sagemaker_session unset")
+    if instance_type and not local and sagemaker_session.local_mode:
+        raise ConfigurationError(
+            f"instance_type {instance_type!r} runs on AWS SageMaker but the session is a LocalSession: use "
+            f"instance_type='local' (or 'local_gpu'), or pass an AWS Session")
+    return sagemaker_session
+
+
+def format_tags(tags):
+    """``{'k': 'v'}`` or ``[{'Key': 'k', 'Value': 'v'}]`` -> the list form SageMaker takes."""
+    if not tags:
+        return []
+    if isinstance(tags, dict):
+        return [{"Key": str(key), "Value": str(value)} for key, value in tags.items()]
+    return [dict(tag) for tag in tags]
+
+
+class TrainingJob:
+    """A started training job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
+
+    def __init__(self, sagemaker_session, name):
+        self.sagemaker_session = sagemaker_session
+        self.name = name
+
+    @property
+    def job_name(self):
+        return self.name
+
+    def describe(self):
+        return self.sagemaker_session.describe_training_job(self.name)
+
+    def wait(self, logs="All"):
+        """Block until the job ends (streaming its logs unless ``logs`` is ``'None'``/False)."""
+        if logs and logs != "None":
+            return self.sagemaker_session.logs_for_job(self.name, wait=True, log_type=logs)
+        return self.sagemaker_session.wait_for_job(self.name)
+
+    def stop(self):
+        self.sagemaker_session.sagemaker_client.stop_training_job(TrainingJobName=self.name)
+
+    def __repr__(self):
+        return f"TrainingJob({self.name!r})"
+
+
+class EstimatorBase:
+    """What every estimator shares: resources, output, the ``CreateTrainingJob`` request, attach, deploy.
+
+    Subclasses implement :meth:`training_image_uri`, :meth:`hyperparameters` and :meth:`create_model`.
+    """
+
+    def __init__(self, role=None, instance_count=None, instance_type=None, volume_size=30,
+                 volume_kms_key=None, max_run=24 * 60 * 60, input_mode="File", output_path=None,
+                 output_kms_key=None, base_job_name=None, sagemaker_session=None, tags=None,
+                 subnets=None, security_group_ids=None, model_uri=None, model_channel_name="model",
+                 metric_definitions=None, encrypt_inter_container_traffic=False,
+                 use_spot_instances=False, max_wait=None, checkpoint_s3_uri=None,
+                 checkpoint_local_path=None, enable_network_isolation=False, environment=None):
+        if not instance_type:
+            raise ConfigurationError("instance_type is required: an ML instance type such as 'ml.m5.xlarge', "
+                                     "or 'local' to run on this machine")
+        if not isinstance(instance_count, int) or isinstance(instance_count, bool) or instance_count < 1:
+            raise ConfigurationError(f"instance_count must be a positive integer, got {instance_count!r}")
+        if input_mode not in INPUT_MODES:
+            raise ConfigurationError(f"input_mode={input_mode!r} is not valid; use one of {', '.join(INPUT_MODES)}")
+        if use_spot_instances and (max_wait is None or max_wait < max_run):
+            raise ConfigurationError(
+                f"use_spot_instances needs max_wait (seconds to wait for spot capacity plus training) of at "
+                f"least max_run={max_run}; got max_wait={max_wait!r}")
+        if bool(subnets) != bool(security_group_ids):
+            raise ConfigurationError("subnets and security_group_ids go together: pass both or neither")
+        self.sagemaker_session = resolve_session(sagemaker_session, instance_type)
+        self.local_mode = bool(self.sagemaker_session.local_mode)
+        if not role and not self.local_mode:
+            raise ConfigurationError(
+                "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>', an IAM "
+                "role SageMaker can assume with access to your S3 data (local mode needs none)")
+        for what, uri in (("output_path", output_path), ("model_uri", model_uri)):
+            if uri is not None:
+                check_uri(uri, what, self.local_mode)
+        if checkpoint_s3_uri is not None and uri_scheme(checkpoint_s3_uri) != "s3":
+            raise ConfigurationError(f"checkpoint_s3_uri {checkpoint_s3_uri!r} must be an s3:// URI")
+        if base_job_name is not None:
+            naming.sanitize(base_job_name)
+        self.role = role
+        self.instance_count = instance_count
+        self.instance_type = instance_type
+        self.volume_size = volume_size
+        self.volume_kms_key = volume_kms_key
+        self.max_run = max_run
+        self.input_mode = input_mode
+        self.output_path = output_path
+        self.output_kms_key = output_kms_key
+        self.base_job_name = base_job_name
+        self.tags = format_tags(tags)
+        self.subnets = subnets
+        self.security_group_ids = security_group_ids
+        self.model_uri = model_uri
+        self.model_channel_name = model_channel_name
+        self.metric_definitions = metric_definitions
+        self.encrypt_inter_container_traffic = encrypt_inter_container_traffic
+        self.use_spot_instances = use_spot_instances
+        self.max_wait = max_wait
+        self.checkpoint_s3_uri = checkpoint_s3_uri
+        self.checkpoint_local_path = checkpoint_local_path
+        self.enable_network_isolation = enable_network_isolation
+        self.environment = dict(environment or {})
+        self.latest_training_job = None
+        self._current_job_name = None
+
+    # ---------------------------------------------------------------- subclass hooks
+
+    def training_image_uri(self):
+        raise NotImplementedError
+
+    def hyperparameters(self):
+        """The ``HyperParameters`` of the request: a dict of strings."""
+        raise NotImplementedError
+
+    def create_model(self, **kwargs):
+        raise NotImplementedError
+
+    def _stage_code(self, job_name):
+        """Prepare training code before the request (frameworks upload their sources here)."""
+
+    # ------------------------------------------------------------------------ training
+
+    def _base_name(self):
+        return self.base_job_name or naming.base_name_from_image(self.training_image_uri())
+
+    def _check_credentials(self, uris):
+        """In local mode, ``s3://`` locations need AWS credentials: say so before anything starts."""
+        if not self.local_mode:
+            return
+        for what, uri in uris:
+            if uri_scheme(uri) == "s3":
+                self.sagemaker_session.require_credentials(f"{what} {uri!r}")
+
+    def _training_request(self, job_name, inputs):
+        channels = input_data_config(inputs, self.local_mode)
+        if self.model_uri:
+            model_input = TrainingInput(self.model_uri, input_mode="File",
+                                        content_type="application/x-sagemaker-model")
+            channels.append(channel_config(self.model_channel_name, model_input, self.local_mode))
+        uris = [("output_path", self.output_path), ("checkpoint_s3_uri", self.checkpoint_s3_uri)] + [
+            (f"input for channel {c['ChannelName']!r}", c["DataSource"].get("S3DataSource", {}).get("S3Uri"))
+            for c in channels]
+        self._check_credentials(uris)
+        session = self.sagemaker_session
+        if self.output_path is None:
+            self.output_path = session.default_output_path()
+        self._stage_code(job_name)
+        algorithm = {"TrainingImage": self.training_image_uri(), "TrainingInputMode": self.input_mode}
+        if self.metric_definitions:
+            algorithm["MetricDefinitions"] = list(self.metric_definitions)
+        request = {
+            "TrainingJobName": job_name,
+            "AlgorithmSpecification": algorithm,
+            "OutputDataConfig": {"S3OutputPath": self.output_path},
+            "ResourceConfig": {"InstanceCount": self.instance_count, "InstanceType": self.instance_type,
+                               "VolumeSizeInGB": self.volume_size},
+            "StoppingCondition": {"MaxRuntimeInSeconds": self.max_run},
+        }
+        if self.role:
+            request["RoleArn"] = self.role if self.local_mode else session.expand_role(self.role)
+        if channels:
+            request["InputDataConfig"] = channels
+        if self.output_kms_key:
+            request["OutputDataConfig"]["KmsKeyId"] = self.output_kms_key
+        if self.volume_kms_key:
+            request["ResourceConfig"]["VolumeKmsKeyId"] = self.volume_kms_key
+        hyperparameters = self.hyperparameters()
+        if hyperparameters:
+            request["HyperParameters"] = hyperparameters
+        if self.environment:
+            request["Environment"] = {str(k): str(v) for k, v in self.environment.items()}
+        if self.tags:
+            request["Tags"] = self.tags
+        if self.subnets:
+            request["VpcConfig"] = {"Subnets": list(self.subnets), "SecurityGroupIds": list(self.security_group_ids)}
+        if self.use_spot_instances:
+            request["EnableManagedSpotTraining"] = True
+            request["StoppingCondition"]["MaxWaitTimeInSeconds"] = self.max_wait
+        if self.checkpoint_s3_uri:
+            request["CheckpointConfig"] = {"S3Uri": self.checkpoint_s3_uri}
+            if self.checkpoint_local_path:
+                request["CheckpointConfig"]["LocalPath"] = self.checkpoint_local_path
+        if self.enable_network_isolation:
+            request["EnableNetworkIsolation"] = True
+        if self.encrypt_inter_container_traffic:
+            request["EnableInterContainerTrafficEncryption"] = True
+        return request
+
+    def fit(self, inputs=None, wait=True, logs="All", job_name=None):
+        """Start a training job on ``inputs`` and, with ``wait``, follow it to the end.
+
+        ``inputs``: an ``s3://`` URI (channel ``training``), a :class:`~framework_sdk.TrainingInput`,
+        or a dict of channel name to either; ``file://`` URIs in local mode. ``logs`` (``'All'``,
+        True, False or ``'None'``) streams the job's logs while waiting. A failed job raises
+        :class:`~framework_sdk.exceptions.UnexpectedStatusException` carrying its ``FailureReason``.
+        """
+        job_name = naming.validate(job_name, "job_name") if job_name else naming.name_from_base(self._base_name())
+        request = self._training_request(job_name, inputs)
+        self.sagemaker_session.sagemaker_client.create_training_job(**request)
+        self._current_job_name = job_name
+        self.latest_training_job = TrainingJob(self.sagemaker_session, job_name)
+        if wait:
+            self.latest_training_job.wait(logs=logs)
+        return None
+
+    def _ensure_latest_training_job(self):
+        if self.latest_training_job is None:
+            raise ConfigurationError("no training job yet: call fit() first, or attach() to an existing job")
+
+    def wait(self, logs="All"):
+        """Wait for the latest training job to end (streaming logs by default)."""
+        self._ensure_latest_training_job()
+        return self.latest_training_job.wait(logs=logs)
+
+    def logs(self):
+        """Stream the latest training job's logs until it ends."""
+        self._ensure_latest_training_job()
+        return self.sagemaker_session.logs_for_job(self.latest_training_job.name, wait=True)
+
+    def describe(self):
+        self._ensure_latest_training_job()
+        return self.latest_training_job.describe()
+
+    def stop_training_job(self):
+        self._ensure_latest_training_job()
+        self.latest_training_job.stop()
+
+    @property
+    def model_data(self):
+        """The ``model.tar.gz`` URI of the latest training job."""
+        self._ensure_latest_training_job()
+        description = self.latest_training_job.describe()
+        artifacts = description.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+        if artifacts:
+            return artifacts
+        status = description.get("TrainingJobStatus")
+        if status in _RUNNING:
+            raise ConfigurationError(f"training job {self.latest_training_job.name!r} is {status}; its model "
+                                     f"exists once it completes (estimator.wait())")
+        raise ConfigurationError(f"training job {self.latest_training_job.name!r} ended {status} without a model: "
+                                 f"{description.get('FailureReason', 'no reason given')}")
+
+    # -------------------------------------------------------------------------- attach
+
+    @classmethod
+    def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
+        """Constructor arguments that rebuild an estimator from a ``DescribeTrainingJob`` response."""
+        resources = job_details["ResourceConfig"]
+        stopping = job_details.get("StoppingCondition", {})
+        algorithm = job_details["AlgorithmSpecification"]
+        params = {
+            "role": job_details.get("RoleArn"),
+            "instance_count": resources.get("InstanceCount", 1),
+            "instance_type": resources.get("InstanceType"),
+            "volume_size": resources.get("VolumeSizeInGB", 30),
+            "max_run": stopping.get("MaxRuntimeInSeconds", 24 * 60 * 60),
+            "input_mode": algorithm.get("TrainingInputMode", "File"),
+            "output_path": job_details["OutputDataConfig"]["S3OutputPath"],
+            "base_job_name": naming.base_from_name(job_details["TrainingJobName"]),
+            "hyperparameters": dict(job_details.get("HyperParameters") or {}),
+            "image_uri": algorithm.get("TrainingImage"),
+            "environment": dict(job_details.get("Environment") or {}),
+        }
+        optional = {
+            "output_kms_key": job_details["OutputDataConfig"].get("KmsKeyId"),
+            "volume_kms_key": resources.get("VolumeKmsKeyId"),
+            "metric_definitions": algorithm.get("MetricDefinitions"),
+            "subnets": job_details.get("VpcConfig", {}).get("Subnets"),
+            "security_group_ids": job_details.get("VpcConfig", {}).get("SecurityGroupIds"),
+            "checkpoint_s3_uri": job_details.get("CheckpointConfig", {}).get("S3Uri"),
+            "checkpoint_local_path": job_details.get("CheckpointConfig", {}).get("LocalPath"),
+        }
+        params.update({key: value for key, value in optional.items() if value})
+        if job_details.get("EnableManagedSpotTraining"):
+            params["use_spot_instances"] = True
+            params["max_wait"] = stopping.get("MaxWaitTimeInSeconds")
+        if job_details.get("EnableNetworkIsolation"):
+            params["enable_network_isolation"] = True
+        if job_details.get("EnableInterContainerTrafficEncryption"):
+            params["encrypt_inter_container_traffic"] = True
+        if model_channel_name:
+            for channel in job_details.get("InputDataConfig") or ():
+                if channel["ChannelName"] == model_channel_name:
+                    source = channel["DataSource"]
+                    params["model_uri"] = (source.get("S3DataSource", {}).get("S3Uri")
+                                           or source.get("FileDataSource", {}).get("FileUri"))
+                    params["model_channel_name"] = model_channel_name
+        return params
+
+    @classmethod
+    def attach(cls, training_job_name, sagemaker_session=None, model_channel_name="model"):
+        """Rebuild an estimator from an existing training job; if it is still running, stream its logs to the end."""
+        if sagemaker_session is None:
+            from .session import Session
+
+            sagemaker_session = Session()
+        description = sagemaker_session.describe_training_job(training_job_name)
+        params = cls._prepare_init_params_from_job_description(description, model_channel_name)
+        params["sagemaker_session"] = sagemaker_session
+        estimator = cls(**params)
+        estimator._current_job_name = training_job_name
+        estimator.latest_training_job = TrainingJob(sagemaker_session, training_job_name)
+        if description.get("TrainingJobStatus") in _RUNNING:
+            estimator.latest_training_job.wait(logs="All")
+        return estimator
+
+    # ------------------------------------------------------------------ deploy, batch
+
+    def _completed_job_name(self):
+        self._ensure_latest_training_job()
+        status = self.latest_training_job.describe().get("TrainingJobStatus")
+        if status != "Completed":
+            raise ConfigurationError(f"training job {self.latest_training_job.name!r} is {status}, not Completed; "
+                                     f"only a completed job has a model to deploy (estimator.wait())")
+        return self.latest_training_job.name
+
+    def deploy(self, initial_instance_count=None, instance_type=None, serializer=None, deserializer=None,
+               accelerator_type=None, endpoint_name=None, wait=True, model_name=None, kms_key=None,
+               tags=None, **kwargs):
+        """Create a model from the latest training job, deploy it to an endpoint and return its predictor.
+
+        Model and endpoint are named after the training job unless ``model_name``/``endpoint_name``
+        are given; extra keyword arguments go to :meth:`create_model`.
+        """
+        job_name = self._completed_job_name()
+        model = self.create_model(**kwargs)
+        model.name = model_name or job_name
+        return model.deploy(initial_instance_count=initial_instance_count, instance_type=instance_type,
+                            serializer=serializer, deserializer=deserializer, accelerator_type=accelerator_type,
+                            endpoint_name=endpoint_name or job_name, tags=tags or self.tags,
+                            kms_key=kms_key, wait=wait)
+
+    def transformer(self, instance_count, instance_type, strategy=None, assemble_with=None, output_path=None,
+                    output_kms_key=None, accept=None, env=None, max_concurrent_transforms=None,
+                    max_payload=None, tags=None, role=None, volume_kms_key=None, model_name=None, **kwargs):
+        """A :class:`~framework_sdk.Transformer` for batch inference with the latest job's model."""
+        job_name = self._completed_job_name()
+        model = self.create_model(role=role, **kwargs) if role else self.create_model(**kwargs)
+        model.name = model_name or job_name
+        tags = tags or self.tags
+        model._create_sagemaker_model(instance_type, tags=tags)
+        from .transformer import Transformer
+
+        return Transformer(model.name, instance_count, instance_type, strategy=strategy,
+                           assemble_with=assemble_with, output_path=output_path, output_kms_key=output_kms_key,
+                           accept=accept, max_concurrent_transforms=max_concurrent_transforms,
+                           max_payload=max_payload, env=env, tags=tags, base_transform_job_name=self.base_job_name,
+                           volume_kms_key=volume_kms_key, sagemaker_session=self.sagemaker_session)
+
+
+class Estimator(EstimatorBase):
+    """Train any image that honours the SageMaker container contract.
+
+    ``Estimator(image_uri, role, instance_count, instance_type, ..., hyperparameters=None)``;
+    hyperparameter values are sent as strings (``str(value)``).
+    """
+
+    def __init__(self, image_uri, role=None, instance_count=None, instance_type=None, hyperparameters=None,
+                 **kwargs):
+        if not image_uri:
+            raise ConfigurationError("image_uri is required: the training image to run")
+        self.image_uri = image_uri
+        self._hyperparameters = dict(hyperparameters or {})
+        super().__init__(role=role, instance_count=instance_count, instance_type=instance_type, **kwargs)
+
+    def training_image_uri(self):
+        return self.image_uri
+
+    def set_hyperparameters(self, **kwargs):
+        self._hyperparameters.update(kwargs)
+
+    def hyperparameters(self):
+        return {str(key): str(value) for key, value in self._hyperparameters.items()}
+
+    def create_model(self, role=None, image_uri=None, predictor_cls=None, env=None, name=None, **kwargs):
+        """A :class:`~framework_sdk.Model` of the latest job's artifacts served by ``image_uri`` (default: the training image)."""
+        from .model import Model
+
+        return Model(image_uri or self.image_uri, self.model_data, role or self.role,
+                     predictor_cls=predictor_cls, env=env, name=name,
+                     sagemaker_session=self.sagemaker_session, **kwargs)
+
+
+_FRAMEWORK_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemaker_container_log_level",
+                   "sagemaker_job_name", "sagemaker_region")
+
+
+class Framework(EstimatorBase):
+    """Script mode: run ``entry_point`` from ``source_dir`` in a framework image.
+
+    The entry point is checked at construction (inside ``source_dir`` when given). At ``fit``,
+    ``source_dir`` (with its ``requirements.txt``) and ``dependencies`` are packed into a
+    reproducible ``sourcedir.tar.gz`` and uploaded to
+    ``<code_location or the output bucket>/<base_job_name>/source/<sha256[:16]>/sourcedir.tar.gz``
+    unless that object is already there; in local mode ``source_dir`` is used in place
+    (``file://``). Hyperparameters gain ``sagemaker_program``, ``sagemaker_submit_directory``,
+    ``sagemaker_container_log_level``, ``sagemaker_job_name``, ``sagemaker_region`` and
+    :meth:`_framework_hyperparameters`, and every value is JSON-encoded.
+    """
+
+    _framework_name = None
+    predictor_cls = None  # None: framework_sdk.Predictor
+    model_cls = None  # None: framework_sdk.FrameworkModel
+
+    def __init__(self, entry_point, source_dir=None, hyperparameters=None, container_log_level=logging.INFO,
+                 code_location=None, image_uri=None, dependencies=None, framework_version=None,
+                 py_version=None, role=None, instance_count=None, instance_type=None, **kwargs):
+        from .packaging import resolve_entry_point
+
+        self.entry_point = entry_point
+        self.source_dir = source_dir
+        self.dependencies = list(dependencies or [])
+        self._program = resolve_entry_point(entry_point, source_dir)
+        self.container_log_level = container_log_level
+        self.code_location = code_location
+        self.image_uri = image_uri
+        self.framework_version = framework_version
+        self.py_version = py_version
+        if image_uri is None:
+            if self._framework_name is None:
+                raise ConfigurationError(f"{type(self).__name__} needs image_uri (it names no framework)")
+            if framework_version is None:
+                raise ConfigurationError(
+                    f"framework_version is required when image_uri is not given; supported "
+                    f"{self._framework_name} versions: {', '.join(image_uris.supported_versions(self._framework_name))}")
+            self.py_version = py_version or image_uris.DEFAULT_PY_VERSION
+            image_uris.validate(self._framework_name, framework_version, self.py_version)
+        self._hyperparameters = dict(hyperparameters or {})
+        self._code_uri = None
+        self._job_name = None
+        self._staging = None
+        super().__init__(role=role, instance_count=instance_count, instance_type=instance_type, **kwargs)
+        if code_location is not None and uri_scheme(code_location) != "s3":
+            raise ConfigurationError(f"code_location {code_location!r} must be an s3:// URI")
+
+    # hooks -----------------------------------------------------------------------
+
+    def _framework_hyperparameters(self):
+        """Extra ``sagemaker_*`` hyperparameters of a framework (raw values; JSON-encoded later)."""
+        return {}
+
+    def _model_kwargs(self):
+        """Extra keyword arguments for :attr:`model_cls` in :meth:`create_model`."""
+        return {}
+
+    # -----------------------------------------------------------------------------
+
+    def training_image_uri(self):
+        if self.image_uri:
+            return self.image_uri
+        session = self.sagemaker_session
+        if self.local_mode:
+            return image_uris.retrieve(self._framework_name, self.framework_version, self.py_version,
+                                       self.instance_type)
+        return image_uris.retrieve(self._framework_name, self.framework_version, self.py_version,
+                                   self.instance_type, region=session.boto_region_name,
+                                   account=session.account_id())
+
+    def _base_name(self):
+        if self.base_job_name:
+            return self.base_job_name
+        if self.image_uri is None:
+            return naming.base_name_from_image(image_uris.repository(self._framework_name))
+        return naming.base_name_from_image(self.image_uri)
+
+    def set_hyperparameters(self, **kwargs):
+        self._hyperparameters.update(kwargs)
+
+    def _stage_code(self, job_name):
+        if uri_scheme(self.source_dir) == "s3":
+            self._code_uri = self.source_dir
+        elif self.local_mode:
+            from .packaging import local_code_dir
+
+            path, self._staging = local_code_dir(self.entry_point, self.source_dir, self.dependencies)
+            self._code_uri = "file://" + path
+        else:
+            self._code_uri = self._upload_sourcedir()
+        self._job_name = job_name
+
+    def _upload_sourcedir(self):
+        from .packaging import SOURCEDIR, pack_sourcedir
+        from .session import parse_s3_uri, s3_uri
+
+        session = self.sagemaker_session
+        if self.code_location:
+            bucket, prefix = parse_s3_uri(self.code_location)
+        elif uri_scheme(self.output_path) == "s3":
+            bucket, prefix = parse_s3_uri(self.output_path)[0], ""
+        else:
+            bucket, prefix = session.default_bucket(), ""
+        with pack_sourcedir(self.entry_point, self.source_dir, self.dependencies) as archive:
+            uri = s3_uri(bucket, prefix, self._base_name(), "source", archive.sha256[:16], SOURCEDIR)
+            session.upload_if_changed(archive.path, uri, archive.sha256)
+        return uri
+
+    def hyperparameters(self):
+        """User and framework hyperparameters, every value JSON-encoded (``2`` -> ``'2'``, ``'a'`` -> ``'"a"'``)."""
+        values = dict(self._hyperparameters)
+        if self._code_uri is not None:
+            values.update({
+                "sagemaker_program": self._program,
+                "sagemaker_submit_directory": self._code_uri,
+                "sagemaker_container_log_level": self.container_log_level,
+                "sagemaker_job_name": self._job_name,
+                "sagemaker_region": self.sagemaker_session.boto_region_name,
+            })
+        values.update(self._framework_hyperparameters())
+        return {str(key): json.dumps(value) for key, value in values.items()}
+
+    @classmethod
+    def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
+        params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
+        hyperparameters = {}
+        for key, value in params["hyperparameters"].items():
+            try:
+                hyperparameters[key] = json.loads(value)
+            except (TypeError, ValueError):
+                hyperparameters[key] = value
+        params["entry_point"] = hyperparameters.pop("sagemaker_program", None)
+        params["source_dir"] = hyperparameters.pop("sagemaker_submit_directory", None)
+        params["container_log_level"] = hyperparameters.pop("sagemaker_container_log_level", logging.INFO)
+        hyperparameters.pop("sagemaker_job_name", None)
+        hyperparameters.pop("sagemaker_region", None)
+        params["hyperparameters"] = hyperparameters
+        if not params["entry_point"]:
+            raise ConfigurationError(f"training job {job_details['TrainingJobName']!r} has no sagemaker_program "
+                                     f"hyperparameter, so it is not a {cls.__name__} job; attach with Estimator")
+        if uri_scheme(params["source_dir"]) == "file":
+            params["source_dir"] = params["source_dir"][len("file://"):]
+        image = params.pop("image_uri")
+        parsed = cls._parse_image(image)
+        if parsed:
+            params["framework_version"], params["py_version"] = parsed
+        else:
+            params["image_uri"] = image
+        return params
+
+    @classmethod
+    def _parse_image(cls, image):
+        """``(framework_version, py_version)`` when ``image`` is this framework's own image, else None."""
+        if not cls._framework_name or not image or ":" not in image:
+            return None
+        repository, tag = image.rsplit("/", 1)[-1].split(":", 1)
+        if repository != image_uris.repository(cls._framework_name):
+            return None
+        parts = tag.split("-")
+        if len(parts) != 3:
+            return None
+        version, _processor, py_version = parts
+        try:
+            image_uris.validate(cls._framework_name, version, py_version)
+        except ValueError:
+            return None
+        return version, py_version
+
+    def create_model(self, role=None, image_uri=None, entry_point=None, source_dir=None, dependencies=None,
+                     predictor_cls=None, env=None, name=None, **kwargs):
+        """A :attr:`model_cls` that serves the latest job's model with this estimator's code (or the given code)."""
+        from .model import FrameworkModel
+
+        model_cls = self.model_cls or FrameworkModel
+        arguments = dict(
+            model_data=self.model_data, image_uri=image_uri or self.image_uri, role=role or self.role,
+            entry_point=entry_point or self.entry_point,
+            source_dir=self.source_dir if entry_point is None and source_dir is None else source_dir,
+            dependencies=self.dependencies if dependencies is None else dependencies,
+            predictor_cls=predictor_cls or self.predictor_cls, env=env, name=name,
+            container_log_level=self.container_log_level, code_location=self.code_location,
+            sagemaker_session=self.sagemaker_session)
+        if model_cls._framework_name:
+            arguments.update(framework_version=self.framework_version, py_version=self.py_version)
+        arguments.update(self._model_kwargs())
+        arguments.update(kwargs)
+        return model_cls(**arguments)

@@ -1,0 +1,94 @@
+"""The client's exception types: every error says what went wrong and what to do about it.
+
+Pure Python (no boto3 import), so any module may raise or catch these cheaply.
+
+* :class:`SDKError` - base of everything the client raises on purpose.
+* :class:`ConfigurationError` - bad arguments or environment, raised before any request is sent.
+* :class:`AWSError` - an AWS API call failed; carries the operation, the request, the AWS
+  error code and advice. Shaped like botocore's ``ClientError`` (``.response``, ``.operation_name``).
+* :class:`UnexpectedStatusException` - a job or endpoint ended in a state other than the one
+  waited for; carries ``FailureReason``. (SageMaker Python SDK's name, kept for porting.)
+* :class:`WaitTimeoutError` - a bounded wait ran out of time.
+* :class:`ResponseContentTypeError` - an endpoint answered with a content type that was not asked for.
+"""
+
+
+class SDKError(Exception):
+    """Base class of the errors framework-sdk raises on purpose."""
+
+
+class ConfigurationError(SDKError, ValueError):
+    """Bad input or environment found before any request was sent; the message says how to fix it."""
+
+
+_ADVICE = {
+    "ValidationException": "a request field is invalid; the AWS message above names it - fix the "
+                           "argument that produces it",
+    "ResourceNotFound": "no such resource in this account and region; check the name and the region",
+    "ResourceNotFoundException": "no such resource in this account and region; check the name and the region",
+    "ResourceInUse": "the name is taken; pick another name or delete the existing resource first",
+    "ResourceLimitExceeded": "an account quota was reached; use fewer or smaller instances, delete "
+                             "unused resources, or request a quota increase in Service Quotas",
+    "AccessDenied": "the credentials or the role lack a permission; grant it in IAM (the message "
+                    "names the action)",
+    "AccessDeniedException": "the credentials or the role lack a permission; grant it in IAM (the "
+                             "message names the action)",
+    "ThrottlingException": "too many requests; wait a moment and retry",
+    "NoSuchBucket": "the S3 bucket does not exist; create it or check its name and region",
+    "NoSuchKey": "the S3 object does not exist; check the URI",
+    "ExpiredToken": "the AWS credentials expired; refresh them (for example `aws sso login`)",
+    "ExpiredTokenException": "the AWS credentials expired; refresh them (for example `aws sso login`)",
+    "UnrecognizedClientException": "the AWS credentials are not valid; check the access key",
+    "InvalidClientTokenId": "the AWS credentials are not valid; check the access key",
+}
+
+
+class AWSError(SDKError):
+    """An AWS API call failed.
+
+    Attributes: ``operation_name`` (``CreateTrainingJob``), ``code`` (``ValidationException``),
+    ``aws_message``, ``request`` (the parameters sent), ``advice`` and ``response`` (the parsed
+    error response, as on botocore's ``ClientError``).
+    """
+
+    def __init__(self, operation_name, response, request=None):
+        error = (response or {}).get("Error", {})
+        self.operation_name = operation_name
+        self.response = response
+        self.request = request or {}
+        self.code = error.get("Code") or "Unknown"
+        self.aws_message = error.get("Message") or ""
+        self.advice = _ADVICE.get(self.code, "see the AWS message above")
+        subject = _subject(self.request)
+        super().__init__(f"{operation_name}{subject} failed with {self.code}: {self.aws_message} "
+                         f"-> {self.advice}")
+
+
+def _subject(request):
+    """`` for 'name'`` from the first ``*Name``/``Bucket`` field of a request, or ``''``."""
+    for key in sorted(request):
+        if (key.endswith("Name") or key in ("Bucket", "Key")) and isinstance(request[key], str):
+            return f" ({key}={request[key]!r})"
+    return ""
+
+
+class UnexpectedStatusException(SDKError, ValueError):
+    """A job or endpoint reached a state other than the one waited for.
+
+    ``actual_status``, ``allowed_statuses`` and ``failure_reason`` (SageMaker's ``FailureReason``).
+    """
+
+    def __init__(self, message, allowed_statuses, actual_status, failure_reason=None, name=None):
+        self.allowed_statuses = tuple(allowed_statuses)
+        self.actual_status = actual_status
+        self.failure_reason = failure_reason
+        self.name = name
+        super().__init__(message)
+
+
+class WaitTimeoutError(SDKError, TimeoutError):
+    """A bounded wait ended before the job or endpoint reached a final state."""
+
+
+class ResponseContentTypeError(SDKError, ValueError):
+    """The endpoint answered with a content type that the deserializer did not ask for."""

@@ -1,0 +1,227 @@
+"""Serializers (request bodies) and deserializers (response bodies) for :class:`~framework_sdk.Predictor`.
+
+Names and defaults follow SageMaker Python SDK v2. Every wire format goes through
+:mod:`framework_sdk.codecs`, the same code the model server uses, so both ends agree.
+
+A serializer has ``CONTENT_TYPE`` and ``serialize(data) -> bytes``; a deserializer has
+``ACCEPT`` (a tuple of media types) and ``deserialize(stream, content_type)``.
+:class:`NumpyDeserializer` never unpickles: object arrays are refused.
+"""
+from . import codecs
+
+
+def _read(stream):
+    """Read and close a botocore ``StreamingBody`` (or any file-like), or pass bytes through."""
+    if isinstance(stream, (bytes, bytearray, memoryview)):
+        return bytes(stream)
+    try:
+        return stream.read()
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()
+
+
+def _file_body(data):
+    """The bytes of a file-like ``data``, or ``None`` when ``data`` is not file-like."""
+    read = getattr(data, "read", None)
+    return read() if callable(read) else None
+
+
+class BaseSerializer:
+    """Turns Python data into a request body of :attr:`CONTENT_TYPE`."""
+
+    CONTENT_TYPE = "application/octet-stream"
+
+    def __init__(self, content_type=None):
+        if content_type:
+            self.CONTENT_TYPE = content_type
+
+    @property
+    def content_type(self):
+        return self.CONTENT_TYPE
+
+    def serialize(self, data):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}(content_type={self.CONTENT_TYPE!r})"
+
+
+class IdentitySerializer(BaseSerializer):
+    """Sends bytes (or a file's bytes, or UTF-8 text) unchanged."""
+
+    def serialize(self, data):
+        body = _file_body(data)
+        if body is not None:
+            return body
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return bytes(data)
+        raise TypeError(f"IdentitySerializer sends bytes, str or a file, not {type(data).__name__}; "
+                        f"use JSONSerializer, CSVSerializer or NumpySerializer for Python data")
+
+
+class NumpySerializer(BaseSerializer):
+    """NPY (``application/x-npy``) from anything ``numpy.asarray`` accepts; ``dtype`` casts first."""
+
+    CONTENT_TYPE = codecs.NPY
+
+    def __init__(self, dtype=None, content_type=codecs.NPY):
+        super().__init__(content_type)
+        self.dtype = dtype
+
+    def serialize(self, data):
+        body = _file_body(data)
+        if body is not None:
+            return body
+        import numpy as np
+
+        array = np.asarray(data, dtype=self.dtype)
+        if array.size == 0:
+            raise ValueError("NumpySerializer: cannot send an empty array; the endpoint would have nothing to predict")
+        return codecs.npy_encode(array)
+
+
+class JSONSerializer(BaseSerializer):
+    """JSON (``application/json``); numpy arrays and scalars become lists and numbers."""
+
+    CONTENT_TYPE = codecs.JSON
+
+    def serialize(self, data):
+        body = _file_body(data)
+        return body if body is not None else codecs.json_encode(data)
+
+
+class CSVSerializer(BaseSerializer):
+    """CSV (``text/csv``) from a numeric 1-D/2-D array or list; strings and bytes are sent as they are."""
+
+    CONTENT_TYPE = codecs.CSV
+
+    def serialize(self, data):
+        body = _file_body(data)
+        if body is not None:
+            return body
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        if isinstance(data, (bytes, bytearray)):
+            return bytes(data)
+        return codecs.csv_encode(data)
+
+
+class JSONLinesSerializer(BaseSerializer):
+    """JSON Lines (``application/jsonlines``): one JSON value per line (an array: one row per line)."""
+
+    CONTENT_TYPE = codecs.JSONLINES
+
+    def serialize(self, data):
+        body = _file_body(data)
+        if body is not None:
+            return body
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        return codecs.jsonlines_encode(data)
+
+
+class BaseDeserializer:
+    """Turns a response body into Python data; :attr:`ACCEPT` lists the media types asked for."""
+
+    ACCEPT = ("*/*",)
+
+    def __init__(self, accept=None):
+        if accept:
+            self.ACCEPT = (accept,) if isinstance(accept, str) else tuple(accept)
+
+    @property
+    def accept(self):
+        return self.ACCEPT
+
+    def deserialize(self, stream, content_type):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}(accept={self.ACCEPT!r})"
+
+
+class BytesDeserializer(BaseDeserializer):
+    """The body as ``bytes``."""
+
+    def deserialize(self, stream, content_type):
+        return _read(stream)
+
+
+class StringDeserializer(BaseDeserializer):
+    """The body decoded as text (``encoding``, UTF-8 by default)."""
+
+    ACCEPT = (codecs.JSON,)
+
+    def __init__(self, encoding="UTF-8", accept=codecs.JSON):
+        super().__init__(accept)
+        self.encoding = encoding
+
+    def deserialize(self, stream, content_type):
+        return _read(stream).decode(self.encoding)
+
+
+class StreamDeserializer(BaseDeserializer):
+    """``(stream, content_type)`` unread, for large responses; the caller closes the stream."""
+
+    def deserialize(self, stream, content_type):
+        return stream, content_type
+
+
+class JSONDeserializer(BaseDeserializer):
+    """Parsed JSON (dicts, lists, numbers)."""
+
+    ACCEPT = (codecs.JSON,)
+
+    def deserialize(self, stream, content_type):
+        return codecs.json_decode(_read(stream))
+
+
+class JSONLinesDeserializer(BaseDeserializer):
+    """A list with one parsed value per JSON Lines line."""
+
+    ACCEPT = (codecs.JSONLINES,)
+
+    def deserialize(self, stream, content_type):
+        return codecs.jsonlines_decode(_read(stream))
+
+
+class CSVDeserializer(BaseDeserializer):
+    """A list of rows, each a list of strings (as SageMaker Python SDK returns; cast as needed)."""
+
+    ACCEPT = (codecs.CSV,)
+
+    def __init__(self, encoding="utf-8", accept=codecs.CSV):
+        super().__init__(accept)
+        self.encoding = encoding
+
+    def deserialize(self, stream, content_type):
+        import csv
+
+        return list(csv.reader(_read(stream).decode(self.encoding).splitlines()))
+
+
+class NumpyDeserializer(BaseDeserializer):
+    """A numpy array from an NPY, JSON, CSV or JSON Lines body; never unpickles.
+
+    ``allow_pickle`` exists for SageMaker Python SDK compatibility and must stay ``False``.
+    """
+
+    ACCEPT = (codecs.NPY,)
+
+    def __init__(self, dtype=None, accept=codecs.NPY, allow_pickle=False):
+        if allow_pickle:
+            raise ValueError("NumpyDeserializer never unpickles (a response could run code); "
+                             "send numeric arrays as NPY, JSON or CSV instead")
+        super().__init__(accept)
+        self.dtype = dtype
+
+    def deserialize(self, stream, content_type):
+        body = _read(stream)
+        kind = codecs.media_type(content_type)
+        if kind in (codecs.JSON, codecs.JSONLINES):
+            return codecs.decode(body, kind, as_array=True, dtype=self.dtype)
+        return codecs.decode(body, kind or codecs.NPY, dtype=self.dtype)

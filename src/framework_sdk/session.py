@@ -1,0 +1,540 @@
+"""The AWS session: boto3 clients made on first use, S3 transfer, waits and CloudWatch log streaming.
+
+Everything that talks to AWS goes through a :class:`Session`. Estimators, models, predictors
+and transformers build botocore-shaped requests and call the session's clients
+(``sagemaker_client``, ``sagemaker_runtime_client``, ``s3_client``, ``logs_client``,
+``sts_client``); S3-only work (``upload_data``, ``default_bucket`` ...) and waiting
+(``wait_for_job``, ``logs_for_job`` ...) are Session methods. ``LocalSession`` (in
+:mod:`framework_sdk.local`) subclasses this class, swaps the clients for local ones and sets
+``local_mode = True``; the callers do not change.
+
+Clients this session makes, or is given, raise :class:`~framework_sdk.exceptions.AWSError`
+(operation, request, AWS error code, advice) instead of botocore's ``ClientError``.
+"""
+import logging
+import os
+import sys
+import threading
+import time
+
+from .exceptions import AWSError, ConfigurationError, UnexpectedStatusException, WaitTimeoutError
+
+LOGGER = logging.getLogger(__name__)
+
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+_TRAINING_DONE = ("Completed", "Failed", "Stopped")
+_TRANSFORM_DONE = ("Completed", "Failed", "Stopped")
+_ENDPOINT_DONE = ("InService", "Failed", "OutOfService")
+_MB = 1024 * 1024
+
+
+def _region_fix():
+    return ("set AWS_DEFAULT_REGION (for example `export AWS_DEFAULT_REGION=us-west-2`), add "
+            "`region = ...` to ~/.aws/config, or pass Session(boto_session=boto3.Session(region_name=...))")
+
+
+def translate_errors(client):
+    """Make ``client`` (a boto3 client) raise :class:`AWSError` for failed calls; returns ``client``."""
+    events = client.meta.events
+    if getattr(client, "_framework_sdk_errors", False):
+        return client
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def remember(params, context, **_):
+        context["framework_sdk_request"] = dict(params)
+
+    def raise_ours(http_response, parsed, model, context, **_):
+        if http_response.status_code >= 300 and parsed.get("Error"):
+            raise AWSError(model.name, parsed, context.get("framework_sdk_request"))
+
+    events.register(f"provide-client-params.{service}", remember)
+    events.register(f"after-call.{service}", raise_ours)
+    client._framework_sdk_errors = True
+    return client
+
+
+class _Progress:
+    """A one-line byte counter on a terminal (stderr); silent when stderr is not a terminal."""
+
+    def __init__(self, total, label, enabled=None):
+        self.total = total
+        self.label = label
+        self.done = 0
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def __call__(self, nbytes):
+        with self._lock:
+            self.done += nbytes
+            now = time.monotonic()
+            if self.enabled and (now - self._last > 0.2 or self.done >= self.total):
+                self._last = now
+                percent = 100.0 * self.done / self.total if self.total else 100.0
+                sys.stderr.write(f"\r{self.label}: {self.done / _MB:8.1f} / {self.total / _MB:.1f} MB "
+                                 f"{percent:5.1f}%")
+                sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _backoff(poll, start=0.5):
+    """Poll intervals: ``start``, doubling, capped at ``poll`` seconds."""
+    delay = min(start, poll)
+    while True:
+        yield delay
+        delay = min(delay * 2, poll)
+
+
+def parse_s3_uri(uri):
+    """``s3://bucket/key/prefix`` -> ``('bucket', 'key/prefix')``."""
+    if not isinstance(uri, str) or not uri.startswith("s3://") or len(uri) <= 5:
+        raise ConfigurationError(f"{uri!r} is not an S3 URI; expected s3://bucket/key")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def s3_uri(bucket, *parts):
+    """``s3://bucket/part/part`` with no doubled or trailing slashes."""
+    key = "/".join(part.strip("/") for part in parts if part and part.strip("/"))
+    return f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
+
+
+class Session:
+    """Wraps a ``boto3.Session``; every AWS client is made on first use.
+
+    ``Session(boto_session=None, sagemaker_client=None, sagemaker_runtime_client=None,
+    s3_client=None, logs_client=None, sts_client=None, default_bucket=None)``: pass clients
+    to reuse them (or to stub them in tests). The region comes from the usual boto3 chain.
+    """
+
+    local_mode = False
+
+    def __init__(self, boto_session=None, sagemaker_client=None, sagemaker_runtime_client=None,
+                 s3_client=None, logs_client=None, sts_client=None, default_bucket=None):
+        self._boto_session = boto_session
+        self._clients = {}
+        for name, client in (("sagemaker", sagemaker_client), ("sagemaker-runtime", sagemaker_runtime_client),
+                             ("s3", s3_client), ("logs", logs_client), ("sts", sts_client)):
+            if client is not None:
+                self._clients[name] = _maybe_translate(client)
+        self._default_bucket_name = default_bucket
+        self._default_bucket_checked = False
+        self._account = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ boto3 plumbing
+
+    @property
+    def boto_session(self):
+        if self._boto_session is None:
+            import boto3
+
+            self._boto_session = boto3.Session()
+        return self._boto_session
+
+    @property
+    def boto_region_name(self):
+        """The AWS region; a :class:`ConfigurationError` naming the fix when none is configured."""
+        region = self.boto_session.region_name
+        if not region:
+            for client in self._clients.values():
+                region = getattr(getattr(client, "meta", None), "region_name", None)
+                if region:
+                    return region
+            if self.local_mode:
+                return "us-east-1"
+            raise ConfigurationError(f"no AWS region is configured: {_region_fix()}")
+        return region
+
+    def _client(self, service):
+        client = self._clients.get(service)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(service)
+                if client is None:
+                    region = self.boto_region_name
+                    client = translate_errors(self.boto_session.client(service, region_name=region))
+                    self._clients[service] = client
+        return client
+
+    @property
+    def sagemaker_client(self):
+        return self._client("sagemaker")
+
+    @property
+    def sagemaker_runtime_client(self):
+        return self._client("sagemaker-runtime")
+
+    @property
+    def s3_client(self):
+        return self._client("s3")
+
+    @property
+    def logs_client(self):
+        return self._client("logs")
+
+    @property
+    def sts_client(self):
+        return self._client("sts")
+
+    def has_credentials(self):
+        """True when the boto3 credential chain finds credentials."""
+        return self.boto_session.get_credentials() is not None
+
+    def require_credentials(self, reason):
+        """Raise :class:`ConfigurationError` naming ``reason`` when there are no AWS credentials."""
+        if not self.has_credentials():
+            raise ConfigurationError(
+                f"{reason} needs AWS credentials and none were found: run `aws configure`, set "
+                f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or use file:// paths instead")
+
+    def account_id(self):
+        """The caller's AWS account id (``sts:GetCallerIdentity``, cached)."""
+        if self._account is None:
+            self._account = self.sts_client.get_caller_identity()["Account"]
+        return self._account
+
+    def partition(self):
+        region = self.boto_region_name
+        if region.startswith("cn-"):
+            return "aws-cn"
+        if region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+    def expand_role(self, role):
+        """An IAM role ARN for ``role``: ARNs pass through, a bare name becomes this account's role ARN."""
+        if not role:
+            raise ConfigurationError(
+                "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>' (or the "
+                "role's name), an IAM role that SageMaker can assume with access to your S3 data")
+        if role.startswith("arn:"):
+            return role
+        if "/" in role:
+            return f"arn:{self.partition()}:iam::{self.account_id()}:{role}"
+        return f"arn:{self.partition()}:iam::{self.account_id()}:role/{role}"
+
+    # ---------------------------------------------------------------------------- S3
+
+    def default_bucket(self):
+        """``sagemaker-{region}-{account}``, created when missing (or the bucket given to the constructor)."""
+        if self._default_bucket_name and self._default_bucket_checked:
+            return self._default_bucket_name
+        name = self._default_bucket_name or f"sagemaker-{self.boto_region_name}-{self.account_id()}"
+        self._ensure_bucket(name)
+        self._default_bucket_name, self._default_bucket_checked = name, True
+        return name
+
+    def default_output_path(self):
+        """Where training output goes when the estimator names no ``output_path``: ``s3://<default bucket>/``."""
+        return s3_uri(self.default_bucket()) + "/"
+
+    def _ensure_bucket(self, name):
+        s3 = self.s3_client
+        try:
+            s3.head_bucket(Bucket=name)
+            return
+        except AWSError as error:
+            if error.code not in ("404", "NoSuchBucket", "NotFound"):
+                if error.code in ("403", "AccessDenied"):
+                    raise ConfigurationError(
+                        f"S3 bucket {name!r} exists but this account cannot use it (it belongs to someone "
+                        f"else, or the credentials lack s3:ListBucket); pass Session(default_bucket=...) "
+                        f"with a bucket you own") from error
+                raise
+        region = self.boto_region_name
+        request = {"Bucket": name}
+        if region != "us-east-1":
+            request["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            s3.create_bucket(**request)
+            LOGGER.info("created S3 bucket %s", name)
+        except AWSError as error:
+            if error.code not in ("BucketAlreadyOwnedByYou", "OperationAborted"):
+                raise
+
+    def _transfer_manager(self, max_concurrency=10):
+        from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+        config = TransferConfig(multipart_threshold=8 * _MB, multipart_chunksize=8 * _MB,
+                                max_concurrency=max_concurrency, use_threads=True)
+        return create_transfer_manager(self.s3_client, config)
+
+    def upload_data(self, path, bucket=None, key_prefix="data", extra_args=None):
+        """Upload a file or a folder to S3; returns the ``s3://`` URI of the file, or of the folder's prefix.
+
+        A folder keeps its files' relative paths under ``key_prefix``. Files go up in parallel,
+        large ones as multipart uploads, through boto3's transfer manager; a progress line is
+        shown when stderr is a terminal.
+        """
+        from s3transfer.subscribers import BaseSubscriber
+
+        if not os.path.exists(path):
+            raise ConfigurationError(f"cannot upload {path!r}: no such file or folder")
+        bucket = bucket or self.default_bucket()
+        key_prefix = (key_prefix or "").strip("/")
+        if os.path.isdir(path):
+            files = []
+            for folder, dirs, names in os.walk(path):
+                dirs.sort()
+                for name in sorted(names):
+                    local = os.path.join(folder, name)
+                    relative = os.path.relpath(local, path).replace(os.sep, "/")
+                    files.append((local, f"{key_prefix}/{relative}" if key_prefix else relative))
+            result = s3_uri(bucket, key_prefix)
+        else:
+            name = os.path.basename(path)
+            files = [(path, f"{key_prefix}/{name}" if key_prefix else name)]
+            result = s3_uri(bucket, files[0][1])
+        progress = _Progress(sum(os.path.getsize(local) for local, _ in files), f"upload {result}")
+
+        class _Count(BaseSubscriber):
+            def on_progress(self, future, bytes_transferred, **kwargs):
+                progress(bytes_transferred)
+
+        with self._transfer_manager() as manager:
+            futures = [manager.upload(local, bucket, key, extra_args=extra_args, subscribers=[_Count()])
+                       for local, key in files]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            finally:
+                progress.close()
+        return result
+
+    def upload_if_changed(self, local_path, uri, sha256):
+        """Upload ``local_path`` to ``uri`` unless an object with the same SHA-256 is already there.
+
+        The digest is stored as object metadata ``sha256``. Returns True when it uploaded.
+        """
+        bucket, key = parse_s3_uri(uri)
+        try:
+            head = self.s3_client.head_object(Bucket=bucket, Key=key)
+            if head.get("Metadata", {}).get("sha256") == sha256:
+                LOGGER.info("%s is unchanged; not uploading it again", uri)
+                return False
+        except AWSError as error:
+            if error.code not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        with self._transfer_manager() as manager:
+            manager.upload(local_path, bucket, key, extra_args={"Metadata": {"sha256": sha256}}).result()
+        return True
+
+    def download_data(self, path, bucket, key_prefix="", extra_args=None):
+        """Download every object under ``s3://bucket/key_prefix`` into folder ``path``; returns the local paths."""
+        root = os.path.abspath(path)
+        keys = []
+        paginator = self.s3_client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=key_prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", ()) if not item["Key"].endswith("/"))
+        if not keys:
+            raise ConfigurationError(f"nothing to download: no objects under {s3_uri(bucket, key_prefix)}")
+        targets = []
+        for key in keys:
+            if key == key_prefix:  # the prefix names one object: keep its file name
+                relative = key.rsplit("/", 1)[-1]
+            else:
+                relative = key[len(key_prefix):].lstrip("/")
+            target = os.path.abspath(os.path.join(root, relative))
+            if os.path.commonpath([root, target]) != root:
+                raise ConfigurationError(f"refusing to download {key!r}: it would be written outside {root}")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            targets.append((key, target))
+        with self._transfer_manager() as manager:
+            futures = [manager.download(bucket, key, target, extra_args=extra_args) for key, target in targets]
+            for future in futures:
+                future.result()
+        return [target for _, target in targets]
+
+    def read_s3_file(self, bucket, key):
+        """An S3 object's body as ``bytes``."""
+        return self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    # --------------------------------------------------------------------- describes
+
+    def describe_training_job(self, job_name):
+        return self.sagemaker_client.describe_training_job(TrainingJobName=job_name)
+
+    def describe_transform_job(self, job_name):
+        return self.sagemaker_client.describe_transform_job(TransformJobName=job_name)
+
+    def describe_endpoint(self, endpoint_name):
+        return self.sagemaker_client.describe_endpoint(EndpointName=endpoint_name)
+
+    def describe_endpoint_config(self, endpoint_config_name):
+        return self.sagemaker_client.describe_endpoint_config(EndpointConfigName=endpoint_config_name)
+
+    def describe_model(self, model_name):
+        return self.sagemaker_client.describe_model(ModelName=model_name)
+
+    # -------------------------------------------------------------------------- waits
+
+    def _wait(self, describe, status_key, done, what, poll, timeout):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = _backoff(poll)
+        while True:
+            description = describe()
+            if description[status_key] in done:
+                return description
+            delay = next(delays)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeoutError(
+                        f"{what} is still {description[status_key]} after {timeout} s; wait longer "
+                        f"(timeout=...) or check it in the SageMaker console")
+                delay = min(delay, remaining)
+            threading.Event().wait(delay)
+
+    def wait_for_job(self, job, poll=5, timeout=None):
+        """Wait for training job ``job`` to end; returns its description, raises if it did not complete."""
+        description = self._wait(lambda: self.describe_training_job(job), "TrainingJobStatus",
+                                 _TRAINING_DONE, f"training job {job!r}", poll, timeout)
+        return check_job_status(job, description, "TrainingJobStatus")
+
+    def wait_for_transform_job(self, job, poll=5, timeout=None):
+        """Wait for transform job ``job`` to end; returns its description, raises if it did not complete."""
+        description = self._wait(lambda: self.describe_transform_job(job), "TransformJobStatus",
+                                 _TRANSFORM_DONE, f"transform job {job!r}", poll, timeout)
+        return check_job_status(job, description, "TransformJobStatus")
+
+    def wait_for_endpoint(self, endpoint, poll=30, timeout=None):
+        """Wait for ``endpoint`` to leave Creating/Updating; raises unless it is InService."""
+        description = self._wait(lambda: self.describe_endpoint(endpoint), "EndpointStatus",
+                                 _ENDPOINT_DONE, f"endpoint {endpoint!r}", poll, timeout)
+        status = description["EndpointStatus"]
+        if status != "InService":
+            reason = description.get("FailureReason")
+            raise UnexpectedStatusException(
+                f"endpoint {endpoint!r} is {status}: {reason or 'no reason given'}; read its CloudWatch logs "
+                f"under /aws/sagemaker/Endpoints/{endpoint}", ("InService",), status, reason, endpoint)
+        return description
+
+    # --------------------------------------------------------------------------- logs
+
+    def logs_for_job(self, job_name, wait=False, poll=10, log_type="All", timeout=None):
+        """Print a training job's CloudWatch logs, every instance in time order with a ``[algo-N]`` prefix.
+
+        With ``wait`` it follows the logs until the job ends, prints the final status and
+        raises :class:`UnexpectedStatusException` (with ``FailureReason``) if the job failed.
+        """
+        return self._follow_logs(job_name, TRAINING_LOG_GROUP, self.describe_training_job,
+                                 "TrainingJobStatus", _TRAINING_DONE, wait, poll, timeout)
+
+    def logs_for_transform_job(self, job_name, wait=False, poll=10, timeout=None):
+        """Like :meth:`logs_for_job`, for a batch transform job."""
+        return self._follow_logs(job_name, TRANSFORM_LOG_GROUP, self.describe_transform_job,
+                                 "TransformJobStatus", _TRANSFORM_DONE, wait, poll, timeout)
+
+    def _follow_logs(self, job_name, group, describe, status_key, done, wait, poll, timeout,
+                     out=None):
+        out = out or sys.stdout
+        reader = LogReader(self.logs_client, group, job_name)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = _backoff(poll)
+        description = describe(job_name)
+        while True:
+            finished = description[status_key] in done
+            for line in reader.read_new():  # after the job ends: one last full read
+                out.write(line + "\n")
+            out.flush()
+            if finished or not wait:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeoutError(f"job {job_name!r} is still {description[status_key]} after {timeout} s")
+            threading.Event().wait(next(delays))
+            description = describe(job_name)
+        if finished:
+            out.write(f"{job_name}: {description[status_key]}"
+                      f"{' - ' + description['FailureReason'] if description.get('FailureReason') else ''}\n")
+            out.flush()
+            if wait:
+                check_job_status(job_name, description, status_key)
+        return description
+
+
+class LogReader:
+    """Reads new events of every CloudWatch stream ``<job_name>/...`` of a log group, merged by time."""
+
+    def __init__(self, logs_client, group, job_name):
+        self.client = logs_client
+        self.group = group
+        self.job_name = job_name
+        self.tokens = {}  # stream -> nextForwardToken
+
+    def streams(self):
+        names, token = [], None
+        while True:
+            request = {"logGroupName": self.group, "logStreamNamePrefix": self.job_name + "/"}
+            if token:
+                request["nextToken"] = token
+            try:
+                page = self.client.describe_log_streams(**request)
+            except AWSError as error:
+                if error.code == "ResourceNotFoundException":  # the group appears with the first job
+                    return []
+                raise
+            names.extend(stream["logStreamName"] for stream in page.get("logStreams", ()))
+            token = page.get("nextToken")
+            if not token:
+                return sorted(names)
+
+    @staticmethod
+    def host(stream):
+        """``job/algo-1-1700000000`` -> ``algo-1``."""
+        tail = stream.split("/", 1)[-1]
+        head, _, last = tail.rpartition("-")
+        return head if head and last.isdigit() and len(last) >= 9 else tail
+
+    def read_new(self):
+        """Lines not read before, ``[host] message``, ordered by timestamp across streams."""
+        events = []
+        for index, stream in enumerate(self.streams()):
+            host = self.host(stream)
+            while True:
+                request = {"logGroupName": self.group, "logStreamName": stream, "startFromHead": True}
+                if stream in self.tokens:
+                    request["nextToken"] = self.tokens[stream]
+                page = self.client.get_log_events(**request)
+                batch = page.get("events", ())
+                for event in batch:
+                    events.append((event.get("timestamp", 0), index, host, event.get("message", "")))
+                token = page.get("nextForwardToken")
+                moved = token and token != self.tokens.get(stream)
+                if token:
+                    self.tokens[stream] = token
+                if not batch or not moved:
+                    break
+        events.sort(key=lambda event: (event[0], event[1]))
+        return [f"[{host}] {message.rstrip()}" for _, _, host, message in events]
+
+
+def check_job_status(job_name, description, status_key):
+    """Return ``description`` when the job completed; warn when stopped; raise with ``FailureReason`` when failed."""
+    status = description[status_key]
+    if status == "Completed":
+        return description
+    if status == "Stopped":
+        LOGGER.warning("job %s was stopped before it finished", job_name)
+        return description
+    reason = description.get("FailureReason")
+    raise UnexpectedStatusException(
+        f"job {job_name!r} ended {status}: {reason or 'no reason given'}; its logs are in CloudWatch "
+        f"(session.logs_for_job({job_name!r}))", ("Completed", "Stopped"), status, reason, job_name)
+
+
+def _maybe_translate(client):
+    """Translate a boto3 client's errors; leave other objects with the client surface (local clients) alone."""
+    meta = getattr(client, "meta", None)
+    if meta is not None and hasattr(meta, "events") and hasattr(meta, "service_model"):
+        return translate_errors(client)
+    return client
