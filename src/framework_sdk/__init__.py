@@ -19,6 +19,21 @@ _PUBLIC = {
     "Predictor": "predictor",
     "Transformer": "transformer",
     "CodecError": "codecs",
+    "AWSError": "exceptions",
+    "ConfigurationError": "exceptions",
+    "UnexpectedStatusException": "exceptions",
+    "NumpySerializer": "serializers",
+    "CSVSerializer": "serializers",
+    "JSONSerializer": "serializers",
+    "JSONLinesSerializer": "serializers",
+    "IdentitySerializer": "serializers",
+    "NumpyDeserializer": "serializers",
+    "JSONDeserializer": "serializers",
+    "CSVDeserializer": "serializers",
+    "BytesDeserializer": "serializers",
+    "StringDeserializer": "serializers",
+    "StreamDeserializer": "serializers",
+    "JSONLinesDeserializer": "serializers",
 }
 
 __all__ = sorted(_PUBLIC)
