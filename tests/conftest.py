@@ -28,3 +28,19 @@ def base_image(docker_client):
     from framework_sdk.images import ensure_base_image
 
     return ensure_base_image(docker_client)
+
+
+@pytest.fixture(scope="session")
+def chainer_image(docker_client, base_image):
+    """Tag of the chainer framework image, built once per test run (layer cache reused)."""
+    from framework_sdk.images import build
+
+    return build(["chainer"], client=docker_client, base_image=base_image)[0].tag
+
+
+@pytest.fixture(scope="session")
+def python_image(docker_client, base_image):
+    """Tag of the generic python (script mode) image, built once per test run (layer cache reused)."""
+    from framework_sdk.images import build
+
+    return build(["python"], client=docker_client, base_image=base_image)[0].tag
