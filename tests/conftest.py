@@ -44,3 +44,42 @@ def python_image(docker_client, base_image):
     from framework_sdk.images import build
 
     return build(["python"], client=docker_client, base_image=base_image)[0].tag
+
+
+# ------------------------------------------------------------ AWS client stubs (client SDK)
+@pytest.fixture(scope="session")
+def _aws_test_clients():
+    """Real botocore clients (never sending a request) shared by the Stubber-based unit tests."""
+    import boto3
+
+    boto = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                         region_name="us-west-2")
+    names = ("sagemaker", "sagemaker-runtime", "s3", "logs", "sts")
+    return boto, {name: boto.client(name) for name in names}
+
+
+@pytest.fixture
+def aws_stubs(_aws_test_clients):
+    """A framework_sdk Session whose clients are wrapped in botocore Stubbers.
+
+    Every request the SDK sends is validated against botocore's own service model; attributes
+    ``sagemaker``, ``sagemaker_runtime``, ``s3``, ``logs``, ``sts`` are the Stubbers, ``session``
+    the Session. Unexpected or unstubbed calls fail the test.
+    """
+    from types import SimpleNamespace
+
+    from botocore.stub import Stubber
+
+    from framework_sdk.session import Session
+
+    boto, clients = _aws_test_clients
+    stubbers = {name: Stubber(client) for name, client in clients.items()}
+    for stubber in stubbers.values():
+        stubber.activate()
+    session = Session(boto_session=boto, sagemaker_client=clients["sagemaker"],
+                      sagemaker_runtime_client=clients["sagemaker-runtime"], s3_client=clients["s3"],
+                      logs_client=clients["logs"], sts_client=clients["sts"])
+    yield SimpleNamespace(session=session, clients=clients,
+                          **{name.replace("-", "_"): stubber for name, stubber in stubbers.items()})
+    for stubber in stubbers.values():
+        stubber.deactivate()
