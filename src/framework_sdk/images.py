@@ -76,9 +76,12 @@ class ImageSpec:
     python: str
     processor: str
     pip_steps: tuple
+    fixed_tag: str = None  # image.toml's ``tag``, for an image that is no framework of image_uris
 
     @property
     def tag(self):
+        if self.fixed_tag:
+            return self.fixed_tag
         instance_type = "local_gpu" if self.processor == "gpu" else None
         return image_uris.retrieve(self.framework, self.version, instance_type=instance_type)
 
@@ -164,9 +167,15 @@ def load_spec(folder):
         steps = tuple(PipStep(step["requirements"], tuple(step.get("args", ())), step.get("needs"))
                       for step in data.get("pip", ()))
         spec = ImageSpec(folder.name, folder, data["framework"], str(data["version"]),
-                         str(data["python"]), data.get("processor", "cpu"), steps)
+                         str(data["python"]), data.get("processor", "cpu"), steps, data.get("tag"))
     except (OSError, ValueError, KeyError) as error:
         raise ImageError(f"{folder / 'image.toml'} is not a valid image description: {error!r}") from error
+    if not spec.fixed_tag:
+        try:
+            image_uris.validate(spec.framework, spec.version)
+        except image_uris.UnsupportedVersionError as error:
+            raise ImageError(f"{folder / 'image.toml'}: {error} (add it to image_uris.FRAMEWORKS, "
+                             f"or give the image a fixed `tag`)") from error
     missing = [str(path) for path in spec.requirement_files() if not path.is_file()]
     if missing:
         raise ImageError(f"{folder / 'image.toml'} names requirement files that do not exist: {missing}")

@@ -1,0 +1,175 @@
+"""Image specs, naming, labels, build-context determinism and base-image choice (no Docker)."""
+import io
+import re
+import tarfile
+
+import pytest
+
+from framework_sdk import image_uris, images
+from framework_sdk.images import ImageError
+
+
+def context_members(data):
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return {member.name: (member, tar.extractfile(member).read()) for member in tar.getmembers()}
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A minimal project tree (pyproject + src) and one image folder, to build contexts from."""
+    root = tmp_path / "project"
+    (root / "src" / "framework_sdk" / "__pycache__").mkdir(parents=True)
+    (root / "src" / "framework_sdk" / "__init__.py").write_text("VALUE = 1\n")
+    (root / "src" / "framework_sdk" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"junk")
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["numpy>=1.21", "orjson"]\n')
+    folder = root / "containers" / "chainer"
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "requirements.txt").write_text("chainer==7.8.1\n")
+    (folder / "image.toml").write_text(
+        'framework = "chainer"\nversion = "7.8.1"\npython = "3.11"\n'
+        '[[pip]]\nrequirements = "requirements.txt"\nargs = ["--no-build-isolation"]\n')
+    return root
+
+
+def test_specs_are_named_as_image_uris_resolves_them():
+    specs = {spec.name: spec for spec in images.image_specs()}
+    assert {"chainer", "python"} <= set(specs)
+    assert specs["chainer"].tag == image_uris.retrieve("chainer", "7.8.1") == "framework-sdk-chainer:7.8.1-cpu-py3"
+    assert specs["python"].tag == image_uris.retrieve("python", "3.11")
+    assert images.find_spec("chainer", "7.8.1").name == "chainer"
+
+
+def test_labels_name_framework_version_python_and_processor():
+    labels = images.find_spec("chainer", "7.8.1").labels
+    assert labels["org.framework-sdk.framework"] == "chainer"
+    assert labels["org.framework-sdk.framework-version"] == "7.8.1"
+    assert labels["org.framework-sdk.python-version"] == "3.11"
+    assert labels["org.framework-sdk.processor"] == "cpu"
+    assert labels["com.amazonaws.sagemaker.capabilities.accept-bind-to-port"] == "true"
+
+
+def test_unknown_names_and_versions_list_what_exists():
+    with pytest.raises(ImageError, match=r"no image folder named nope.*available: .*chainer"):
+        images.image_specs(["nope"])
+    with pytest.raises(ImageError, match=r"no image definition for chainer 1\.0; available: .*chainer 7\.8\.1"):
+        images.find_spec("chainer", "1.0")
+
+
+def test_image_toml_for_an_unknown_framework_needs_a_fixed_tag(project):
+    folder = project / "containers" / "chainer"
+    (folder / "image.toml").write_text('framework = "caffe"\nversion = "1"\npython = "3.11"\n')
+    with pytest.raises(ImageError, match="unknown framework 'caffe'.*fixed `tag`"):
+        images.load_spec(folder)
+    (folder / "image.toml").write_text('framework = "caffe"\nversion = "1"\npython = "3.11"\ntag = "mine:1"\n')
+    assert images.load_spec(folder).tag == "mine:1"
+
+
+@pytest.mark.parametrize("name", ["chainer", "python"])
+def test_dockerfile_runs_the_pip_steps_of_image_toml_in_order(name):
+    spec = images.image_specs([name])[0]
+    dockerfile = (spec.folder / "Dockerfile").read_text()
+    positions = []
+    for step in spec.pip_steps:
+        line = "RUN python -m pip " + " ".join(step.command("/opt/framework-sdk/requirements"))
+        assert line in dockerfile, f"{name}/Dockerfile lacks `{line}`"
+        assert f"COPY {step.requirements} /opt/framework-sdk/requirements/" in dockerfile
+        positions.append(dockerfile.index(line))
+    assert positions == sorted(positions)
+    assert f"FRAMEWORK_SDK_FRAMEWORK={spec.framework}" in dockerfile
+    # heavy layers first: the toolkit source is copied after every framework step
+    assert dockerfile.index("COPY toolkit/ ") > max(positions)
+
+
+def test_build_context_is_deterministic_and_holds_folder_toolkit_and_ca(project, tmp_path):
+    spec = images.load_spec(project / "containers" / "chainer")
+    first = images.build_context(spec, root=project)
+    (project / "src" / "framework_sdk" / "__init__.py").touch()  # a new mtime only
+    assert images.build_context(spec, root=project) == first
+    members = context_members(first)
+    assert sorted(members) == ["Dockerfile", "build-ca.pem", "image.toml", "requirements.txt",
+                               "toolkit/pyproject.toml", "toolkit/requirements.txt",
+                               "toolkit/src/framework_sdk/__init__.py"]
+    assert {(m.mtime, m.uid, m.gid, m.mode) for m, _ in members.values()} == {(images.CONTEXT_MTIME, 0, 0, 0o644)}
+    assert members["build-ca.pem"][1] == b""
+    assert members["toolkit/requirements.txt"][1] == b"numpy>=1.21\norjson\n"
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n")
+    assert context_members(images.build_context(spec, bundle, root=project))["build-ca.pem"][1] == bundle.read_bytes()
+
+    (project / "src" / "framework_sdk" / "__init__.py").write_text("VALUE = 2\n")
+    assert images.build_context(spec, root=project) != first
+
+
+def test_real_context_ships_the_toolkit_without_bytecode():
+    names = context_members(images.build_context(images.find_spec("chainer", "7.8.1")))
+    assert "toolkit/src/framework_sdk/container/__main__.py" in names
+    assert "toolkit/pyproject.toml" in names
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc") or ".egg-info" in name]
+
+
+def test_toolkit_requirements_are_the_project_dependencies():
+    text = images.toolkit_requirements()
+    assert re.search(r"^numpy", text, re.M) and re.search(r"^click", text, re.M)
+
+
+def test_ca_bundle_comes_from_the_first_variable_set(tmp_path):
+    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
+    first.write_text("a")
+    second.write_text("b")
+    assert images.ca_bundle({}) is None
+    assert images.ca_bundle({"SSL_CERT_FILE": str(second)}) == second
+    assert images.ca_bundle({"PIP_CERT": str(first), "REQUESTS_CA_BUNDLE": str(second)}) == first
+    with pytest.raises(ImageError, match="PIP_CERT=.*missing.pem names no file"):
+        images.ca_bundle({"PIP_CERT": str(tmp_path / "missing.pem")})
+
+
+class FakeImages:
+    """The two calls ensure_base_image makes of docker-py's image collection."""
+
+    def __init__(self, present):
+        self.present, self.pulled = set(present), []
+
+    def get(self, name):
+        import docker
+
+        if name not in self.present:
+            raise docker.errors.ImageNotFound(name)
+        return name
+
+    def pull(self, name):
+        import docker
+
+        self.pulled.append(name)
+        raise docker.errors.APIError("no registry", explanation="lookup registry-1.docker.io: no such host")
+
+
+class FakeClient:
+    def __init__(self, present=()):
+        self.images = FakeImages(present)
+
+
+def test_base_image_prefers_override_then_python_image_then_ours(monkeypatch):
+    monkeypatch.delenv(images.BASE_IMAGE_ENV, raising=False)
+    assert images.ensure_base_image(FakeClient([images.PYTHON_IMAGE, images.BASE_IMAGE])) == images.PYTHON_IMAGE
+    client = FakeClient([images.BASE_IMAGE])
+    assert images.ensure_base_image(client) == images.BASE_IMAGE and client.images.pulled == []
+    monkeypatch.setenv(images.BASE_IMAGE_ENV, "corp/debian-python:12")
+    assert images.ensure_base_image(FakeClient(["corp/debian-python:12"])) == "corp/debian-python:12"
+    with pytest.raises(ImageError, match="FRAMEWORK_SDK_BASE_IMAGE=corp/debian-python:12.*cannot pull"):
+        images.ensure_base_image(FakeClient())
+
+
+def test_no_base_and_no_debootstrap_is_an_error_naming_the_fixes(monkeypatch):
+    monkeypatch.delenv(images.BASE_IMAGE_ENV, raising=False)
+    monkeypatch.setattr(images.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(images.shutil, "which", lambda name: None)
+    client = FakeClient()
+    with pytest.raises(ImageError) as caught:
+        images.ensure_base_image(client)
+    message = str(caught.value)
+    assert client.images.pulled == [images.PYTHON_IMAGE]
+    assert "could not be pulled: lookup registry-1.docker.io" in message
+    assert "must run as root" in message and "apt-get install debootstrap" in message
+    assert images.BASE_IMAGE_ENV in message
