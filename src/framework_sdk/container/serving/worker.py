@@ -1,0 +1,97 @@
+"""One worker process: load the model, then serve the shared socket with uvicorn.
+
+The supervisor binds the socket without listening, so connections are refused until the
+first worker has loaded its model and starts listening: ``/ping`` can never answer early.
+"""
+import logging
+import os
+import signal
+import sys
+
+from framework_sdk.container.serving.errors import StartupError
+
+EXIT_STARTUP_FAILURE = 3
+log = logging.getLogger("framework_sdk.serving")
+
+
+def build_service(config, code_dir, worker_id, deadline):
+    """Import the user code and pick the mode: class-bound, typed, or the handler chain (model loaded)."""
+    from framework_sdk.container.serving import classbound, typed, user_code
+    from framework_sdk.container.serving.handlers import Context, HandlerChain, load_framework
+
+    module = user_code.import_program(code_dir, config.program)
+    class_path = config.predictor_class or classbound.class_path_from_model(config.model_dir)
+    if class_path:
+        return classbound.ClassBoundService(class_path, config)
+    if typed.is_typed(module):
+        return typed.TypedService(module, config, deadline)
+    chain = HandlerChain(module, config, load_framework())
+    chain.load(Context(worker_id, config.model_dir))
+    return chain
+
+
+def run(slot, config, code_dir, sock, busy, notify_fd, master_pid):
+    """The worker's whole life; returns its exit code (:data:`EXIT_STARTUP_FAILURE` if it never served)."""
+    _follow_parent(master_pid)
+    from framework_sdk.container.serving.app import ServingApp
+    from framework_sdk.container.serving.deadline import Deadline
+
+    deadline = Deadline(config.timeout, busy, slot)
+    try:
+        service = build_service(config, code_dir, slot, deadline)
+    except StartupError as error:
+        log.error("worker %d: %s", slot, error)
+        return EXIT_STARTUP_FAILURE
+    except BaseException as error:  # model_fn and friends: any failure stops start-up
+        log.error("worker %d: loading the model failed: %s: %s", slot, type(error).__name__, error,
+                  exc_info=error)
+        return EXIT_STARTUP_FAILURE
+    server = _server(config, None, lambda: _notify(notify_fd, f"ready {slot} {os.getpid()}\n"))
+    server.config.app = ServingApp(service, config, deadline, slot,
+                                   on_expired=lambda: setattr(server, "should_exit", True))
+    server.run(sockets=[sock])
+    return 0
+
+
+def _server(config, app, on_started):
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets=sockets)
+            if self.started:
+                on_started()
+
+    options = dict(
+        lifespan="off", access_log=config.log_level <= logging.DEBUG, log_config=None,
+        server_header=False, timeout_keep_alive=75, timeout_graceful_shutdown=max(5, int(config.timeout)),
+        backlog=2048, log_level=config.log_level,
+    )
+    options["loop"] = "uvloop" if _has("uvloop") else "asyncio"
+    options["http"] = "httptools" if _has("httptools") else "h11"
+    server = Server(uvicorn.Config(app, **options))
+    return server
+
+
+def _has(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _notify(fd, message):
+    os.write(fd, message.encode())
+
+
+def _follow_parent(master_pid):
+    """Reset the supervisor's signal handling and die with it (Linux ``PR_SET_PDEATHSIG``)."""
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != master_pid:
+        os._exit(1)
