@@ -1,0 +1,56 @@
+"""The :class:`Chainer` estimator: script mode for Chainer, with ChainerMN's MPI options.
+
+``use_mpi``, ``num_processes``, ``process_slots_per_host`` and ``additional_mpi_options``
+become the ``sagemaker_use_mpi``, ``sagemaker_num_processes``,
+``sagemaker_process_slots_per_host`` and ``sagemaker_additional_mpi_options``
+hyperparameters the Chainer image's MPI runner reads. MPI is on by default when
+``instance_count`` is 2 or more.
+"""
+from ..estimator import Framework
+from .model import ChainerModel, ChainerPredictor
+
+MPI_OPTIONS = {
+    "use_mpi": "sagemaker_use_mpi",
+    "num_processes": "sagemaker_num_processes",
+    "process_slots_per_host": "sagemaker_process_slots_per_host",
+    "additional_mpi_options": "sagemaker_additional_mpi_options",
+}
+
+
+class Chainer(Framework):
+    """``Chainer(entry_point, source_dir=None, hyperparameters=None, instance_type=..., instance_count=...,
+    framework_version="7.8.1", py_version="py3", use_mpi=None, num_processes=None,
+    process_slots_per_host=None, additional_mpi_options=None, ...)``.
+    """
+
+    _framework_name = "chainer"
+    predictor_cls = ChainerPredictor
+    model_cls = ChainerModel
+
+    def __init__(self, entry_point, use_mpi=None, num_processes=None, process_slots_per_host=None,
+                 additional_mpi_options=None, source_dir=None, hyperparameters=None, framework_version=None,
+                 py_version="py3", **kwargs):
+        self.use_mpi = use_mpi
+        self.num_processes = num_processes
+        self.process_slots_per_host = process_slots_per_host
+        self.additional_mpi_options = additional_mpi_options
+        super().__init__(entry_point, source_dir=source_dir, hyperparameters=hyperparameters,
+                         framework_version=framework_version, py_version=py_version, **kwargs)
+
+    def _framework_hyperparameters(self):
+        use_mpi = self.use_mpi if self.use_mpi is not None else (self.instance_count or 1) >= 2
+        values = {"sagemaker_use_mpi": bool(use_mpi)}
+        for option, key in MPI_OPTIONS.items():
+            value = getattr(self, option)
+            if option != "use_mpi" and value is not None:
+                values[key] = value
+        return values
+
+    @classmethod
+    def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
+        params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
+        hyperparameters = params["hyperparameters"]
+        for option, key in MPI_OPTIONS.items():
+            if key in hyperparameters:
+                params[option] = hyperparameters.pop(key)
+        return params

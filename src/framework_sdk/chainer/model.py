@@ -1,0 +1,37 @@
+"""Serving Chainer models: :class:`ChainerModel` and :class:`ChainerPredictor` (NPY both ways by default)."""
+from ..model import FrameworkModel
+from ..predictor import Predictor
+from ..serializers import NumpyDeserializer, NumpySerializer
+
+
+class ChainerPredictor(Predictor):
+    """A :class:`~framework_sdk.Predictor` that sends and receives NPY arrays unless told otherwise."""
+
+    def __init__(self, endpoint_name, sagemaker_session=None, serializer=None, deserializer=None, **kwargs):
+        super().__init__(endpoint_name, sagemaker_session,
+                         serializer if serializer is not None else NumpySerializer(),
+                         deserializer if deserializer is not None else NumpyDeserializer(), **kwargs)
+
+
+class ChainerModel(FrameworkModel):
+    """A trained Chainer ``model.tar.gz`` plus the inference script (``model_fn`` and optional handlers).
+
+    ``ChainerModel(model_data, role, entry_point, source_dir=None, framework_version="7.8.1")``
+    deploys an existing model; ``model_server_workers`` sets ``SAGEMAKER_MODEL_SERVER_WORKERS``.
+    """
+
+    _framework_name = "chainer"
+    predictor_cls = ChainerPredictor
+
+    def __init__(self, model_data, role=None, entry_point=None, source_dir=None, framework_version=None,
+                 py_version="py3", image_uri=None, predictor_cls=ChainerPredictor, model_server_workers=None,
+                 **kwargs):
+        self.model_server_workers = model_server_workers
+        super().__init__(model_data, image_uri, role, entry_point, source_dir=source_dir,
+                         predictor_cls=predictor_cls, framework_version=framework_version, py_version=py_version,
+                         **kwargs)
+
+    def _framework_env(self):
+        if self.model_server_workers is None:
+            return {}
+        return {"SAGEMAKER_MODEL_SERVER_WORKERS": str(int(self.model_server_workers))}
