@@ -127,6 +127,9 @@ class LocalSageMakerClient:
     # ---------------------------------------------------------------- models
     def create_model(self, **request):
         name = request["ModelName"]
+        existing = self.models.get(name)
+        if existing is not None and {k: v for k, v in existing.items() if k != "CreationTime"} == request:
+            return {"ModelArn": _arn("model", name)}  # the same model again (deploy, then transformer)
         self._check_new(self.models, name, "model", "CreateModel")
         self.models[name] = dict(request, CreationTime=_now())
         return {"ModelArn": _arn("model", name)}

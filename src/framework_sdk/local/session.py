@@ -71,11 +71,19 @@ class LocalSession(Session):
     # ------------------------------------------------------------------ S3 only when asked
     def default_bucket(self):
         """The S3 default bucket; local mode needs one only when the job uses ``s3://``."""
-        if self._default_bucket_name or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("S3_ENDPOINT_URL"):
+        if self._default_bucket_name:
             return super().default_bucket()
         raise ConfigurationError(
             "local mode has no S3 default bucket: pass file:// locations (output_path='file:///tmp/models', "
             "inputs='file:///path/to/data'), or LocalSession(default_bucket='my-bucket') to use S3")
+
+    def default_output_path(self):
+        """Where training output goes without ``output_path``: S3 when a bucket is configured, else
+        ``file://$XDG_DATA_HOME/framework-sdk/local-output/`` (``~/.local/share/...``)."""
+        if self._default_bucket_name:
+            return super().default_output_path()
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+        return "file://" + os.path.join(base, "framework-sdk", "local-output") + "/"
 
     def upload_data(self, path, bucket=None, key_prefix="data", extra_args=None):
         """Locally, data stays where it is (``file://`` of its absolute path) unless a bucket is named."""
