@@ -13,3 +13,43 @@ def training_defaults(environment):
 
 
 # ---------------------------------------------------------------- serving
+
+MODEL_FN_HELP = """the Chainer model server needs a model_fn in your inference script; for example:
+
+    def model_fn(model_dir):
+        model = L.Classifier(MLP(1000, 10))  # the network your training script built
+        chainer.serializers.load_npz(os.path.join(model_dir, "model.npz"), model)
+        return model.predictor"""
+
+
+def default_model_fn(model_dir):
+    """Chainer cannot guess the network's class: stop start-up showing the ``model_fn`` to write."""
+    from framework_sdk.container.serving.errors import StartupError
+
+    raise StartupError(MODEL_FN_HELP)
+
+
+def default_input_fn(input_data, content_type):
+    """NPY, JSON, CSV (and JSON Lines) bodies to float32 numpy arrays."""
+    from framework_sdk import codecs
+
+    return codecs.decode(input_data, content_type, dtype="float32")
+
+
+def default_predict_fn(data, model):
+    """Run ``model(data)`` in test mode without backprop and return a numpy array on the CPU."""
+    import chainer
+
+    with chainer.using_config("train", False), chainer.no_backprop_mode():
+        output = model(data)
+    return _to_numpy(output)
+
+
+def _to_numpy(output):
+    array = getattr(output, "array", output)  # a chainer.Variable holds its array in .array
+    if isinstance(array, (tuple, list)):
+        return type(array)(_to_numpy(item) for item in array)
+    get = getattr(array, "get", None)  # cupy arrays copy to the host with .get()
+    if callable(get) and type(array).__module__.startswith("cupy"):
+        return get()
+    return array

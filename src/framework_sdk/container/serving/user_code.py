@@ -37,15 +37,13 @@ def prepare(config):
         log.info("user code: %s (from SAGEMAKER_SUBMIT_DIRECTORY=%s)", code_dir, config.submit_directory)
     else:
         return None
-    if (code_dir / "requirements.txt").is_file():
-        from framework_sdk.container import usercode
+    from framework_sdk.container import usercode
 
-        log.info("installing %s", code_dir / "requirements.txt")
-        try:
-            usercode.install(code_dir)
-        except Exception as error:
-            raise StartupError(f"installing {code_dir / 'requirements.txt'} failed, so the server "
-                               f"did not start: {error}") from error
+    try:
+        usercode.install(code_dir)  # requirements.txt, or the folder itself when it is a project
+    except Exception as error:
+        raise StartupError(f"installing the user code in {code_dir} failed, so the server did not start: "
+                           f"{error}") from error
     return code_dir
 
 

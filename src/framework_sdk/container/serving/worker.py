@@ -19,6 +19,8 @@ def build_service(config, code_dir, worker_id, deadline):
     from framework_sdk.container.serving import classbound, typed, user_code
     from framework_sdk.container.serving.handlers import Context, HandlerChain, load_framework
 
+    if code_dir is not None and str(code_dir) not in sys.path:
+        sys.path.insert(0, str(code_dir))  # helper modules and class-bound predictors live there too
     module = user_code.import_program(code_dir, config.program)
     class_path = config.predictor_class or classbound.class_path_from_model(config.model_dir)
     if class_path:
