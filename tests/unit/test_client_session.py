@@ -1,0 +1,128 @@
+"""Session: error translation, region errors, default bucket, bounded waits and log streaming (Stubber-validated)."""
+import datetime
+import io
+
+import pytest
+
+from framework_sdk.exceptions import AWSError, ConfigurationError, UnexpectedStatusException, WaitTimeoutError
+from framework_sdk.session import LogReader, Session
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+ACCOUNT = "123456789012"
+
+
+def _job(name, status, **extra):
+    return {"TrainingJobName": name, "TrainingJobArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:training-job/{name}",
+            "TrainingJobStatus": status, "SecondaryStatus": status, "CreationTime": NOW,
+            "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "img"},
+            "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 60}, "ModelArtifacts": {"S3ModelArtifacts": ""}, **extra}
+
+
+def test_aws_errors_become_our_exception_with_code_request_and_advice(aws_stubs):
+    aws_stubs.sagemaker.add_client_error("describe_training_job", "ResourceNotFound", "Could not find job",
+                                         expected_params={"TrainingJobName": "nope"})
+    with pytest.raises(AWSError) as caught:
+        aws_stubs.session.describe_training_job("nope")
+    error = caught.value
+    assert (error.operation_name, error.code, error.request) == (
+        "DescribeTrainingJob", "ResourceNotFound", {"TrainingJobName": "nope"})
+    assert "check the name and the region" in str(error) and "'nope'" in str(error)
+    assert error.response["Error"]["Message"] == "Could not find job"
+
+
+def test_missing_region_is_a_clear_error(monkeypatch):
+    import boto3
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    session = Session(boto_session=boto3.Session())
+    with pytest.raises(ConfigurationError, match="AWS_DEFAULT_REGION"):
+        session.sagemaker_client
+
+
+def test_default_bucket_is_created_in_the_region(aws_stubs):
+    aws_stubs.sts.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
+    bucket = f"sagemaker-us-west-2-{ACCOUNT}"
+    aws_stubs.s3.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": bucket})
+    aws_stubs.s3.add_response("create_bucket", {}, {
+        "Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": "us-west-2"}})
+    assert aws_stubs.session.default_bucket() == bucket
+    assert aws_stubs.session.default_bucket() == bucket  # cached: no second request
+    aws_stubs.s3.assert_no_pending_responses()
+
+
+def test_default_bucket_owned_by_someone_else(aws_stubs):
+    aws_stubs.sts.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
+    aws_stubs.s3.add_client_error("head_bucket", "403", "Forbidden", 403)
+    with pytest.raises(ConfigurationError, match="default_bucket"):
+        aws_stubs.session.default_bucket()
+
+
+def test_expand_role(aws_stubs):
+    aws_stubs.sts.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
+    assert aws_stubs.session.expand_role("MyRole") == f"arn:aws:iam::{ACCOUNT}:role/MyRole"
+    assert aws_stubs.session.expand_role("arn:aws:iam::1:role/x") == "arn:aws:iam::1:role/x"
+    with pytest.raises(ConfigurationError, match="role is required"):
+        aws_stubs.session.expand_role(None)
+
+
+def test_wait_for_job_polls_until_done_and_carries_failure_reason(aws_stubs):
+    aws_stubs.sagemaker.add_response("describe_training_job", _job("j", "InProgress"), {"TrainingJobName": "j"})
+    aws_stubs.sagemaker.add_response("describe_training_job", _job("j", "Failed", FailureReason="AlgorithmError: boom"),
+                                     {"TrainingJobName": "j"})
+    with pytest.raises(UnexpectedStatusException) as caught:
+        aws_stubs.session.wait_for_job("j", poll=0.01)
+    assert caught.value.failure_reason == "AlgorithmError: boom"
+    assert caught.value.actual_status == "Failed" and "boom" in str(caught.value)
+
+
+def test_wait_is_bounded(aws_stubs):
+    for _ in range(20):
+        aws_stubs.sagemaker.add_response("describe_training_job", _job("j", "InProgress"), {"TrainingJobName": "j"})
+    with pytest.raises(WaitTimeoutError, match="still InProgress"):
+        aws_stubs.session.wait_for_job("j", poll=0.01, timeout=0.05)
+
+
+def test_wait_for_endpoint_failure(aws_stubs):
+    aws_stubs.sagemaker.add_response("describe_endpoint", {
+        "EndpointName": "e", "EndpointArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:endpoint/e",
+        "EndpointConfigName": "e", "EndpointStatus": "Failed", "FailureReason": "image not found",
+        "CreationTime": NOW, "LastModifiedTime": NOW}, {"EndpointName": "e"})
+    with pytest.raises(UnexpectedStatusException, match="image not found"):
+        aws_stubs.session.wait_for_endpoint("e", poll=0.01)
+
+
+def test_logs_merge_streams_by_time_with_host_prefix_then_final_status(aws_stubs):
+    group = "/aws/sagemaker/TrainingJobs"
+    streams = ["j/algo-1-1700000000", "j/algo-2-1700000001"]
+    aws_stubs.sagemaker.add_response("describe_training_job", _job("j", "Failed", FailureReason="exit 1"),
+                                     {"TrainingJobName": "j"})
+    aws_stubs.logs.add_response("describe_log_streams", {
+        "logStreams": [{"logStreamName": streams[1]}], "nextToken": "page2"},
+        {"logGroupName": group, "logStreamNamePrefix": "j/"})
+    aws_stubs.logs.add_response("describe_log_streams", {"logStreams": [{"logStreamName": streams[0]}]},
+                                {"logGroupName": group, "logStreamNamePrefix": "j/", "nextToken": "page2"})
+    for stream, events in ((streams[0], [(1, "a1"), (3, "a3")]), (streams[1], [(2, "b2")])):
+        aws_stubs.logs.add_response("get_log_events", {
+            "events": [{"timestamp": t, "message": m} for t, m in events], "nextForwardToken": "next"},
+            {"logGroupName": group, "logStreamName": stream, "startFromHead": True})
+        aws_stubs.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "next"},
+                                    {"logGroupName": group, "logStreamName": stream, "startFromHead": True,
+                                     "nextToken": "next"})
+    out = io.StringIO()
+    with pytest.raises(UnexpectedStatusException, match="exit 1"):
+        aws_stubs.session._follow_logs("j", group, aws_stubs.session.describe_training_job, "TrainingJobStatus",
+                                       ("Completed", "Failed", "Stopped"), True, 0.01, None, out=out)
+    assert out.getvalue().splitlines() == ["[algo-1] a1", "[algo-2] b2", "[algo-1] a3", "j: Failed - exit 1"]
+
+
+def test_log_group_missing_means_no_lines_yet(aws_stubs):
+    aws_stubs.logs.add_client_error("describe_log_streams", "ResourceNotFoundException", "no group")
+    assert LogReader(aws_stubs.session.logs_client, "/aws/sagemaker/TrainingJobs", "j").read_new() == []
+
+
+def test_host_names_from_stream_names():
+    assert LogReader.host("job/algo-1-1700000000") == "algo-1"
+    assert LogReader.host("job/algo-12") == "algo-12"
