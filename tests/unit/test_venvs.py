@@ -1,5 +1,6 @@
 """Process-backend environments: cache location, keys, reuse and errors (no network)."""
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def test_an_unfinished_environment_is_rebuilt_and_a_failure_shows_the_step(cache
     def failing_build(spec, root):
         assert not (root / "leftover").exists()
         root.mkdir(parents=True)
-        venvs._run(["python3", "-c", "import sys; print('resolver says no'); sys.exit(3)"], root, "install requirements.txt")
+        venvs._run([sys.executable, "-c", "import sys; print('resolver says no'); sys.exit(3)"], root, "install requirements.txt")
 
     monkeypatch.setattr(venvs, "_build_environment", failing_build)
     with pytest.raises(venvs.BuildError, match=r"(?s)could not install requirements.txt.*exited 3.*resolver says no"):

@@ -1,0 +1,74 @@
+"""Process-backend environments built for real (pip from PyPI), then reused."""
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from framework_sdk import venvs
+
+
+@pytest.fixture(scope="module")
+def chainer_python():
+    """The chainer 7.8.1 environment (built once into the user cache, reused by later runs)."""
+    return venvs.framework_python("chainer", "7.8.1")
+
+
+def run_python(python, code, env=None):
+    result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **(env or {})})
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_chainer_environment_imports_chainer_and_the_toolkit(chainer_python):
+    code, output = run_python(chainer_python, (
+        "import chainer, numpy, framework_sdk.container.__main__, importlib.util as u;"
+        "print(chainer.__version__, numpy.__version__, framework_sdk.__file__, bool(u.find_spec('mpi4py')))"))
+    assert code == 0, output
+    chainer_version, numpy_version, toolkit, has_mpi4py = output.split()
+    assert chainer_version == "7.8.1" and numpy_version.startswith("1.")
+    assert toolkit == str(venvs.toolkit_source() / "framework_sdk" / "__init__.py")  # this checkout's code
+    assert has_mpi4py == str(bool(shutil.which("mpicc")))
+
+
+def test_second_call_reuses_the_environment(chainer_python):
+    marker = chainer_python.parent.parent / venvs.COMPLETE
+    before = marker.stat().st_mtime_ns
+    started = time.monotonic()
+    assert venvs.framework_python("chainer", "7.8.1") == chainer_python
+    assert time.monotonic() - started < 1.0
+    assert marker.stat().st_mtime_ns == before
+
+
+def test_user_layer_installs_once_and_keeps_the_environment_packages(chainer_python, tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    # a unique comment makes a fresh layer for this run; numpy is already in the environment
+    requirements.write_text(f"# integration test {uuid.uuid4().hex}\ntabulate==0.9.0\nnumpy\n")
+    env = venvs.user_layer(chainer_python, requirements)
+    layer = Path(env["PYTHONPATH"]).parents[3]  # <cache>/layers/<key>/venv/lib/pythonX.Y/site-packages
+    try:
+        assert env["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
+        probe = "import tabulate, numpy; print(tabulate.__version__, numpy.__version__, tabulate.__file__)"
+        code, output = run_python(chainer_python, probe, {"PYTHONPATH": env["PYTHONPATH"]})
+        assert code == 0, output
+        tabulate_version, numpy_version, location = output.split()
+        assert tabulate_version == "0.9.0" and location.startswith(env["PYTHONPATH"])
+        assert numpy_version.startswith("1."), "the layer must not shadow the environment's numpy"
+        assert not any(path.name.startswith("numpy") for path in os.scandir(env["PYTHONPATH"]))
+
+        code, output = run_python(chainer_python, "import tabulate")
+        assert code != 0 and "No module named 'tabulate'" in output  # only the layer has it
+
+        build_log = layer / "build.log"
+        assert "tabulate" in build_log.read_text()
+        before = build_log.stat().st_mtime_ns
+        started = time.monotonic()
+        assert venvs.user_layer(chainer_python, requirements) == env
+        assert time.monotonic() - started < 1.0
+        assert build_log.stat().st_mtime_ns == before  # no pip ran
+    finally:
+        shutil.rmtree(layer, ignore_errors=True)
+        Path(f"{layer}.lock").unlink(missing_ok=True)
