@@ -74,6 +74,7 @@ def run_training():
         _check_master_status(environment, status)
         return
     if environment.use_mpi:
+        command = abort_on_exception(command, code_dir, env)
         result = runners.run_mpi_master(environment, command, env, code_dir, local=local)
     else:
         logger.info("invoking the user's entry point: %s", subprocess.list2cmdline(command))
@@ -157,6 +158,17 @@ def entry_point_command(code_dir, program, args, env=None, python=sys.executable
         f"the entry point {program!r} (sagemaker_program) does not exist in the code folder {code_dir} "
         f"(it holds: {', '.join(present[:20]) or 'nothing'}); make entry_point a file inside source_dir, "
         "or the name of an importable module")
+
+
+def abort_on_exception(command, code_dir, env, python=sys.executable):
+    """Under MPI, run a Python entry point as ``python -m mpi4py ...`` when mpi4py is installed.
+
+    A rank whose script raises then calls ``MPI_Abort`` and the whole job fails with its traceback,
+    instead of the other ranks waiting forever in a collective call (mpi4py's documented remedy).
+    """
+    if command[:1] == [python] and _importable("mpi4py", code_dir, env, python):
+        return [python, "-m", "mpi4py", *command[1:]]
+    return command
 
 
 def _importable(module, code_dir, env, python):
