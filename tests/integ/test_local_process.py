@@ -1,0 +1,226 @@
+"""Local mode on the process backend (no Docker): the toolkit runs as child processes of this one.
+
+The framework image name ``framework-sdk-python:3.11-cpu-py3`` stands for the cached virtual
+environment of framework_sdk.venvs (built once, ~1 min, then reused).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from framework_sdk import Estimator, LocalSession
+from framework_sdk.estimator import Framework
+from framework_sdk.model import FrameworkModel
+from framework_sdk.exceptions import UnexpectedStatusException
+from framework_sdk.local import LocalModeError
+from framework_sdk.serializers import CSVDeserializer, CSVSerializer
+
+TRAIN = '''
+import json, os, sys, time
+import numpy as np
+host = os.environ["SM_CURRENT_HOST"]
+rank = int(os.environ.get("OMPI_COMM_WORLD_RANK", 0))
+size = int(os.environ.get("OMPI_COMM_WORLD_SIZE", 1))
+hps = json.loads(os.environ["SM_HPS"])
+print(f"training started on {host} rank {rank} of {size}", flush=True)
+if hps.get("fail_on") == host:
+    sys.exit(f"refusing to train on {host}")
+time.sleep(float(hps.get("sleep", 0)))
+channel = os.environ["SM_CHANNEL_TRAIN"]
+rows = np.loadtxt(os.path.join(channel, "train.csv"), delimiter=",", ndmin=2)
+weights = np.linalg.lstsq(rows[:, :-1], rows[:, -1], rcond=None)[0]
+if rank == 0 and host == json.loads(os.environ["SM_HOSTS"])[0]:
+    np.save(os.path.join(os.environ["SM_MODEL_DIR"], "weights.npy"), weights)
+    with open(os.path.join(os.environ["SM_MODEL_DIR"], "run.json"), "w") as run:
+        json.dump({"world_size": size}, run)
+'''
+
+INFERENCE = '''
+import os
+import numpy as np
+
+def model_fn(model_dir):
+    if os.environ.get("MODEL_FN_FAILS") == "1":
+        raise RuntimeError("model_fn failed on purpose")
+    return np.load(os.path.join(model_dir, "weights.npy"))
+
+def predict_fn(data, model):
+    return (np.asarray(data, dtype=float).reshape(-1, len(model)) @ model).reshape(-1, 1)  # one row each
+'''
+
+
+class ScriptModel(FrameworkModel):
+    _framework_name = "python"
+
+
+class Script(Framework):
+    """Script mode on the generic python framework image."""
+
+    _framework_name = "python"
+    model_cls = ScriptModel
+    mpi = False
+
+    def _framework_hyperparameters(self):
+        if not self.mpi:
+            return {}
+        return {"sagemaker_use_mpi": True, "sagemaker_process_slots_per_host": 1}
+
+
+@pytest.fixture(scope="module")
+def framework_python():
+    """Build (or reuse) the python framework environment once, outside any timed step."""
+    from framework_sdk import venvs
+
+    return venvs.framework_python("python", "3.11")
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch, framework_python):
+    source = tmp_path / "code"
+    source.mkdir()
+    (source / "train.py").write_text(TRAIN)
+    (source / "inference.py").write_text(INFERENCE)
+    (source / "requirements.txt").write_text("numpy>=1.21\n")  # satisfied: the cached layer installs nothing
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("".join(f"{a / 10},{a % 3},{2 * a / 10 + 3 * (a % 3)}\n" for a in range(30)))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return tmp_path
+
+
+def processes_under(folder):
+    """Pids of processes whose SAGEMAKER_BASE_DIR lies in ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"SAGEMAKER_BASE_DIR={folder}".encode() in environ:
+            found.append(entry.name)
+    return found
+
+
+def leftovers(work):
+    return [p.name for p in (work / "tmp").iterdir()] + processes_under(work / "tmp")
+
+
+@pytest.fixture
+def session(work):
+    session = LocalSession(backend="process")
+    yield session
+    session.close()
+    assert leftovers(work) == []
+
+
+def script(session, work, **kwargs):
+    return Script("train.py", source_dir=str(work / "code"), framework_version="3.11", instance_type="local",
+                  sagemaker_session=session, output_path=f"file://{work}/models", **kwargs)
+
+
+def test_train_deploy_predict_transform(session, work, capsys):
+    trainer = script(session, work, instance_count=1)
+    trainer.fit({"train": f"file://{work}/data"})
+    assert "algo-1 | training started on algo-1 rank 0 of 1" in capsys.readouterr().out
+    with tarfile.open(trainer.model_data[len("file://"):]) as archive:
+        assert "weights.npy" in archive.getnames()
+
+    model = trainer.create_model(entry_point="inference.py", source_dir=str(work / "code"))
+    predictor = model.deploy(initial_instance_count=2, instance_type="local",
+                             serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    try:
+        result = predictor.predict([[1, 1], [0, 2]])
+        assert [float(row[0]) for row in result] == pytest.approx([5.0, 6.0])
+        with pytest.raises(Exception, match="ModelError"):
+            session.sagemaker_runtime_client.invoke_endpoint(
+                EndpointName=predictor.endpoint_name, Body=b"not,numbers", ContentType="text/csv")
+        assert [float(row[0]) for row in predictor.predict([[1, 0]])] == pytest.approx([2.0])
+    finally:
+        predictor.delete_endpoint()
+
+    (work / "batch").mkdir()
+    (work / "batch" / "rows.csv").write_text("".join(f"{i},1\n" for i in range(40)))
+    transformer = model.transformer(instance_count=1, instance_type="local", assemble_with="Line",
+                                    output_path=f"file://{work}/predictions", accept="text/csv",
+                                    strategy="MultiRecord", max_payload=1, max_concurrent_transforms=2)
+    transformer.transform(f"file://{work}/batch", content_type="text/csv", split_type="Line")
+    lines = (work / "predictions" / "rows.csv.out").read_text().split()
+    assert [float(v) for v in lines] == pytest.approx([2 * i + 3 for i in range(40)])
+
+
+def test_two_host_mpi_job_runs_every_rank_here(session, work, capsys):
+    trainer = script(session, work, instance_count=2)
+    trainer.mpi = True
+    trainer.fit({"train": f"file://{work}/data"})
+    out = capsys.readouterr().out
+    assert "of 2" in out
+    with tarfile.open(trainer.model_data[len("file://"):]) as archive:
+        assert json.load(archive.extractfile("run.json")) == {"world_size": 2}
+
+
+def test_one_host_failing_stops_the_other(session, work):
+    trainer = script(session, work, instance_count=2, hyperparameters={"fail_on": "algo-2", "sleep": 60})
+    started = time.monotonic()
+    with pytest.raises(UnexpectedStatusException) as failure:
+        trainer.fit({"train": f"file://{work}/data"}, logs=False)
+    assert time.monotonic() - started < 30
+    assert "host algo-2 exited with code 1" in str(failure.value)
+    assert "refusing to train on algo-2" in str(failure.value)
+
+
+def test_model_fn_failure_fails_deploy_with_the_traceback(session, work):
+    trainer = script(session, work, instance_count=1)
+    trainer.fit({"train": f"file://{work}/data"}, logs=False)
+    model = trainer.create_model(entry_point="inference.py", source_dir=str(work / "code"),
+                                 env={"MODEL_FN_FAILS": "1"})
+    with pytest.raises(UnexpectedStatusException) as failure:
+        model.deploy(initial_instance_count=1, instance_type="local")
+    assert "model_fn failed on purpose" in str(failure.value)
+    assert "Traceback" in str(failure.value)
+
+
+def test_bring_your_own_image_needs_docker(session, work):
+    trainer = Estimator("my-team/byo:latest", instance_type="local", instance_count=1, sagemaker_session=session,
+                        output_path=f"file://{work}/models")
+    with pytest.raises(LocalModeError, match="process backend cannot run image 'my-team/byo:latest'.*docker"):
+        trainer.fit({"train": f"file://{work}/data"})
+
+
+def test_ctrl_c_mid_job_leaves_nothing(work):
+    program = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_local_process import Script
+        from framework_sdk import LocalSession
+        Script("train.py", source_dir={str(work / 'code')!r}, framework_version="3.11", instance_type="local",
+               instance_count=2, sagemaker_session=LocalSession(backend="process"),
+               output_path="file://{work}/models", hyperparameters={{"sleep": 120}},
+               ).fit({{"train": "file://{work}/data"}})
+    """)
+    child = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=dict(os.environ, TMPDIR=str(work / "tmp")), text=True)
+    try:
+        seen = []
+        for line in child.stdout:
+            seen.append(line)
+            if sum("training started" in item for item in seen) == 2:
+                break
+        assert len(processes_under(work / "tmp")) >= 2, "".join(seen)
+        child.send_signal(signal.SIGINT)
+        output = child.communicate(timeout=60)[0]
+    finally:
+        child.kill()
+    assert child.returncode != 0 and "KeyboardInterrupt" in output
+    assert leftovers(work) == []
