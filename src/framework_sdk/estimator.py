@@ -629,6 +629,8 @@ class Framework(EstimatorBase):
         from .model import FrameworkModel
 
         model_cls = self.model_cls or FrameworkModel
+        if not model_cls._framework_name:  # a plain FrameworkModel serves with the training image
+            image_uri = image_uri or self.training_image_uri()
         arguments = dict(
             model_data=self.model_data, image_uri=image_uri or self.image_uri, role=role or self.role,
             entry_point=entry_point or self.entry_point,

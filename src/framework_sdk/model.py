@@ -21,7 +21,7 @@ import tempfile
 
 from . import image_uris, naming
 from .estimator import format_tags, is_local, resolve_session
-from .exceptions import ConfigurationError
+from .exceptions import AWSError, ConfigurationError
 from .inputs import check_uri, uri_scheme
 
 LOGGER = logging.getLogger(__name__)
@@ -104,7 +104,12 @@ class Model:
             request["VpcConfig"] = self.vpc_config
         if self.enable_network_isolation:
             request["EnableNetworkIsolation"] = True
-        self.sagemaker_session.sagemaker_client.create_model(**request)
+        try:
+            self.sagemaker_session.sagemaker_client.create_model(**request)
+        except AWSError as error:
+            if "already existing model" not in error.aws_message:
+                raise
+            LOGGER.warning("model %s already exists; using it as it is", self.name)
         self._created_name = self.name
         return self.name
 

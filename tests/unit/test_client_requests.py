@@ -11,7 +11,7 @@ from botocore.stub import ANY
 
 from framework_sdk import codecs
 from framework_sdk.estimator import Estimator, Framework
-from framework_sdk.exceptions import ResponseContentTypeError
+from framework_sdk.exceptions import AWSError, ResponseContentTypeError
 from framework_sdk.inputs import TrainingInput
 from framework_sdk.model import FrameworkModel, Model
 from framework_sdk.predictor import Predictor
@@ -336,3 +336,38 @@ def test_transformer_attach(aws_stubs):
         {"TransformJobName": "t-2026-01-01-00-00-00-000"})
     transformer = Transformer.attach("t-2026-01-01-00-00-00-000", aws_stubs.session)
     assert (transformer.model_name, transformer.assemble_with, transformer.base_transform_job_name) == ("m", "Line", "t")
+
+
+# moto does not implement StopTrainingJob / StopTransformJob: the Stubber covers them.
+def test_stop_training_job(aws_stubs):
+    name = "img-2026-01-01-00-00-00-000"
+    aws_stubs.sagemaker.add_response("describe_training_job", _job_description(name), {"TrainingJobName": name})
+    estimator = Estimator.attach(name, sagemaker_session=aws_stubs.session)
+    aws_stubs.sagemaker.add_response("stop_training_job", {}, {"TrainingJobName": name})
+    estimator.stop_training_job()
+    aws_stubs.sagemaker.assert_no_pending_responses()
+
+
+def test_stop_transform_job_waits_for_stopped(aws_stubs):
+    transformer = Transformer("m", 1, "ml.m5.large", output_path="s3://o/p", sagemaker_session=aws_stubs.session)
+    aws_stubs.sagemaker.add_response("create_transform_job", {"TransformJobArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:transform-job/t"}, None)
+    transformer.transform("s3://in/x", job_name="t-1", wait=False)
+    aws_stubs.sagemaker.add_response("stop_transform_job", {}, {"TransformJobName": "t-1"})
+    aws_stubs.sagemaker.add_response("describe_transform_job", {
+        "TransformJobName": "t-1", "TransformJobArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:transform-job/t-1",
+        "TransformJobStatus": "Stopped", "ModelName": "m", "CreationTime": NOW,
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://in/x"}}},
+        "TransformResources": {"InstanceCount": 1, "InstanceType": "ml.m5.large"}}, {"TransformJobName": "t-1"})
+    transformer.stop_transform_job()
+    aws_stubs.sagemaker.assert_no_pending_responses()
+
+
+def test_existing_model_is_reused(aws_stubs):
+    model = Model(IMAGE, "s3://b/model.tar.gz", ROLE, name="taken", sagemaker_session=aws_stubs.session)
+    aws_stubs.sagemaker.add_client_error("create_model", "ValidationException",
+                                         'Cannot create already existing model "arn:aws:sagemaker:x:model/taken".')
+    assert model._create_sagemaker_model("ml.m5.large") == "taken"
+    aws_stubs.sagemaker.add_client_error("create_model", "ValidationException", "bad image")
+    model._created_name = None
+    with pytest.raises(AWSError, match="bad image"):
+        model._create_sagemaker_model("ml.m5.large")
