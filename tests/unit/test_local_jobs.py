@@ -1,0 +1,191 @@
+"""Local job, endpoint and transform logic against a scripted in-memory backend (no processes)."""
+import json
+import queue
+import threading
+
+import pytest
+
+from framework_sdk.local import runs, transform
+from framework_sdk.local.backends.base import Backend, Host
+from framework_sdk.local.backends.process import ProcessBackend, parse_framework_image
+from framework_sdk.local.errors import LocalModeError
+from framework_sdk.local.storage import Storage, local_path
+from framework_sdk.local.training import TrainingJob
+
+
+class ScriptedHost(Host):
+    """Prints ``lines``; exits with ``code`` at once, or when stopped if ``code`` is None."""
+
+    def __init__(self, spec, lines, code, on_line, on_exit):
+        super().__init__(spec, on_line, on_exit)
+        self.lines, self.code, self.stopped = lines, code, threading.Event()
+
+    def _stream(self):
+        yield from self.lines
+        if self.code is None:
+            self.stopped.wait(10)
+
+    def _exit_status(self):
+        return (-15, "") if self.code is None else (self.code, "")
+
+    def _terminate(self, grace):
+        self.stopped.set()
+
+
+class ScriptedBackend(Backend):
+    name = "scripted"
+
+    def __init__(self, plan):
+        self.plan = plan  # host name -> (lines, exit code or None, files to write)
+        self.started = []
+
+    def base_dir(self, spec):
+        return "/opt/ml"
+
+    def check_image(self, image):
+        if image == "missing":
+            raise LocalModeError("image missing is not here")
+
+    def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
+        hosts = []
+        for spec in specs:
+            lines, code, files = self.plan[spec.name]
+            for relative, text in files.items():
+                (spec.root / relative).write_text(text)
+            host = ScriptedHost(spec, lines, code, on_line, on_exit)
+            host.watch()
+            hosts.append(host)
+        self.started += hosts
+        return hosts
+
+
+def request(tmp_path, count=1, **extra):
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "a.csv").write_text("1,2\n")
+    code = tmp_path / "code"
+    code.mkdir(exist_ok=True)
+    return {"TrainingJobName": "job-1",
+            "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
+            "HyperParameters": {"sagemaker_submit_directory": json.dumps(f"file://{code}"), "lr": "0.1"},
+            "InputDataConfig": [{"ChannelName": "train", "ContentType": "text/csv",
+                                 "DataSource": {"S3DataSource": {"S3Uri": f"file://{data}"}}}],
+            "OutputDataConfig": {"S3OutputPath": f"file://{tmp_path}/out"},
+            "ResourceConfig": {"InstanceType": "local", "InstanceCount": count}, **extra}
+
+
+def run(job):
+    job.start()
+    assert job.done.wait(10)
+    return job.describe()
+
+
+def test_completed_job_writes_the_contract_and_artifacts(tmp_path):
+    seen = {}
+
+    class Recording(ScriptedBackend):
+        def start(self, group, image, specs, **kwargs):
+            for spec in specs:
+                config = spec.root / "input" / "config"
+                seen[spec.name] = {name: json.loads((config / f"{name}.json").read_text())
+                                   for name in ("hyperparameters", "resourceconfig", "inputdataconfig")}
+                seen[spec.name]["links"] = [(str(p), r) for p, r in spec.links]
+            return super().start(group, image, specs, **kwargs)
+
+    backend = Recording({"algo-1": (["hi"], 0, {"model/m.txt": "weights", "output/data/x.txt": "x"}),
+                         "algo-2": ([], 0, {"model/m.txt": "other"})})
+    description = run(TrainingJob(request(tmp_path, 2), backend, Storage(), work_dir=tmp_path))
+    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+    first = seen["algo-1"]
+    assert first["hyperparameters"] == {"sagemaker_submit_directory": '"/opt/ml/code"', "lr": "0.1"}
+    assert first["resourceconfig"]["hosts"] == ["algo-1", "algo-2"]
+    assert seen["algo-2"]["resourceconfig"]["current_host"] == "algo-2"
+    assert first["inputdataconfig"]["train"]["ContentType"] == "text/csv"
+    assert (str(tmp_path / "data"), "input/data/train") in first["links"]
+    assert (str(tmp_path / "code"), "code") in first["links"]
+    model = local_path(description["ModelArtifacts"]["S3ModelArtifacts"])
+    assert model == tmp_path / "out" / "job-1" / "output" / "model.tar.gz"
+    import tarfile
+
+    with tarfile.open(model) as archive:
+        assert archive.extractfile("m.txt").read() == b"weights"  # algo-1's file wins
+    assert (model.parent / "output.tar.gz").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(runs.ROOT_PREFIX)] == []
+
+
+def test_a_failing_host_stops_the_others_and_is_reported(tmp_path):
+    backend = ScriptedBackend({"algo-1": (["waiting"], None, {}),
+                               "algo-2": (["step 1", "boom"], 2, {"output/failure": "ValueError: bad"})})
+    description = run(TrainingJob(request(tmp_path, 2), backend, Storage(), work_dir=tmp_path))
+    reason = description["FailureReason"]
+    assert description["TrainingJobStatus"] == "Failed"
+    assert "host algo-2 exited with code 2" in reason
+    assert "ValueError: bad" in reason and "step 1\nboom" in reason
+    assert backend.started[0].stopped.is_set()
+
+
+def test_stop_ends_the_job_as_stopped(tmp_path):
+    backend = ScriptedBackend({"algo-1": (["running"], None, {})})
+    job = TrainingJob(request(tmp_path), backend, Storage(), work_dir=tmp_path).start()
+    assert next(job.logs.follow()) == "algo-1 | running"
+    job.stop()
+    assert job.describe()["TrainingJobStatus"] == "Stopped"
+
+
+def test_max_runtime_is_enforced(tmp_path):
+    backend = ScriptedBackend({"algo-1": ([], None, {})})
+    job = TrainingJob(request(tmp_path, StoppingCondition={"MaxRuntimeInSeconds": 0}), backend, Storage(),
+                      work_dir=tmp_path)
+    assert "MaxRuntimeInSeconds=0" in run(job)["FailureReason"]
+
+
+def test_missing_inputs_and_images_fail_clearly(tmp_path):
+    job_request = request(tmp_path)
+    job_request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = "file:///no/such/folder"
+    description = run(TrainingJob(job_request, ScriptedBackend({}), Storage(), work_dir=tmp_path))
+    assert "file:///no/such/folder does not exist" in description["FailureReason"]
+    job_request = request(tmp_path)
+    job_request["AlgorithmSpecification"]["TrainingImage"] = "missing"
+    with pytest.raises(LocalModeError, match="image missing"):
+        TrainingJob(job_request, ScriptedBackend({}), Storage()).start()
+
+
+def test_log_book_follows_live():
+    book, lines = runs.LogBook(), queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in book.follow()])
+    reader.start()
+    book.add("a")
+    assert lines.get(timeout=5) == "a"
+    book.add("b")
+    book.close()
+    reader.join(5)
+    assert lines.get(timeout=5) == "b" and not reader.is_alive()
+
+
+def test_records_are_split_packed_and_assembled():
+    records = transform.split_records(b"1,2\n\n3,4\n5,6", "Line")
+    assert records == [b"1,2", b"3,4", b"5,6"]
+    assert transform.pack(records, "MultiRecord", 7, "f") == [b"1,2\n3,4", b"5,6"]
+    assert transform.pack(records, "SingleRecord", 100, "f") == records
+    assert transform.split_records(b"whole", "None") == [b"whole"]
+    assert transform.assemble([b"1\n2", b"3\n"], "Line") == b"1\n2\n3\n"
+    with pytest.raises(LocalModeError, match="record 1 of f is 3 bytes, more than MaxPayloadInMB"):
+        transform.pack(records, "MultiRecord", 2, "f")
+    with pytest.raises(LocalModeError, match="SplitType 'RecordIO' is not supported"):
+        transform.split_records(b"x", "RecordIO")
+
+
+def test_framework_images_map_to_environments_and_byo_images_are_refused():
+    assert parse_framework_image("framework-sdk-chainer:7.8.1-cpu-py3") == ("chainer", "7.8.1")
+    assert parse_framework_image("1.dkr.ecr.us-east-1.amazonaws.com/framework-sdk-python:3.11-cpu-py3") == (
+        "python", "3.11")
+    assert parse_framework_image("my/byo:1") is None
+    with pytest.raises(LocalModeError, match="process backend cannot run image 'my/byo:1'.*docker backend"):
+        ProcessBackend().check_image("my/byo:1")
+    assert ProcessBackend(python="/usr/bin/python3").python_for("my/byo:1") == "/usr/bin/python3"
+
+
+def test_storage_refuses_other_schemes(tmp_path):
+    with pytest.raises(LocalModeError, match="file:// or s3://"):
+        Storage().fetch("http://example.com/data", tmp_path)
+    assert local_path("file:///a%20b/c") == local_path("/a b/c")
