@@ -217,3 +217,47 @@ def test_ctrl_c_mid_job_leaves_nothing(byo_image, work, docker_client):
         child.kill()
     assert child.returncode != 0 and "KeyboardInterrupt" in output
     assert leftovers(docker_client, work) == []
+
+
+@pytest.fixture
+def s3_server(monkeypatch):
+    """moto's S3-compatible server on a free loopback port, with test credentials in the environment."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def test_s3_inputs_and_outputs(s3_server, byo_image, work, docker_client):
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="local-data")
+    s3.upload_file(str(work / "data" / "train.csv"), "local-data", "train/part-1.csv")
+    s3.put_object(Bucket="local-data", Key="batch/rows.csv", Body=b"1,1\n0,1\n")
+    session = LocalSession(backend="docker", docker_client=docker_client)
+    try:
+        trainer = Estimator(byo_image, instance_type="local", instance_count=1, sagemaker_session=session,
+                            output_path="s3://local-data/models")
+        trainer.fit({"train": "s3://local-data/train"}, logs=False)
+        job = trainer.latest_training_job.name
+        assert trainer.model_data == f"s3://local-data/models/{job}/output/model.tar.gz"
+        s3.head_object(Bucket="local-data", Key=f"models/{job}/output/output.tar.gz")
+        transformer = trainer.transformer(instance_count=1, instance_type="local", assemble_with="Line",
+                                          output_path="s3://local-data/predictions")
+        transformer.transform("s3://local-data/batch", content_type="text/csv", split_type="Line")
+        body = s3.get_object(Bucket="local-data", Key="predictions/rows.csv.out")["Body"].read()
+        assert [float(v) for v in body.split()] == pytest.approx([5.0, 3.0])
+    finally:
+        session.close()
+    assert leftovers(docker_client, work) == []
