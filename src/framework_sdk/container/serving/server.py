@@ -31,7 +31,7 @@ def main(argv=None):
         config = ServerConfig.from_env()
     except ConfigError as error:
         _setup_logging(logging.INFO)
-        log.error("model server did not start: %s", error)
+        fatal(f"model server did not start: {error}")
         return 2
     _setup_logging(config.log_level)
     _preload()
@@ -42,8 +42,17 @@ def main(argv=None):
         code_dir = user_code.prepare(config)
         return Supervisor(config, code_dir).run()
     except StartupError as error:
-        log.error("model server did not start: %s", error)
+        fatal(f"model server did not start: {error}")
         return 1
+
+
+def fatal(message):
+    """Log ``message`` so that the last line alone says what went wrong (details, if any, above it)."""
+    first, _, details = message.partition("\n")
+    if details:
+        log.error("%s", message)
+        first += " (details above)"
+    log.error("%s", first)
 
 
 def _setup_logging(level):

@@ -29,6 +29,7 @@ class Supervisor:
         self.grace = max(2.0, min(10.0, config.timeout / 2))
         self.processes = {}
         self.ready = set()
+        self.failures = {}
         self.context = multiprocessing.get_context("fork")
         self.busy = RawArray("d", config.workers)
         self.port = None
@@ -72,14 +73,18 @@ class Supervisor:
                 if sentinel in sentinels:
                     failure = self._exited(sentinels[sentinel])
                     if failure:
-                        log.error("model server stopped: %s", failure)
+                        from framework_sdk.container.serving.server import fatal
+
+                        fatal(f"model server stopped: {failure}")
                         return 1
             self._kill_stuck()
 
     def _read_notifications(self):
         for line in os.read(self.notify_r, 4096).decode().splitlines():
-            kind, slot, pid = line.split()
-            if kind == "ready":
+            kind, slot, pid, *reason = line.split(" ", 3)
+            if kind == "failed":
+                self.failures[int(slot)] = reason[0] if reason else "unknown error"
+            elif kind == "ready":
                 first = not self.ready
                 self.ready.add(int(slot))
                 log.info("worker %s ready (pid %s)", slot, pid)
@@ -92,7 +97,8 @@ class Supervisor:
         code = process.exitcode
         how = f"was killed by {signal.Signals(-code).name}" if code and code < 0 else f"exited with code {code}"
         if slot not in self.ready:
-            return f"worker {slot} (pid {process.pid}) {how} before it finished loading the model (see above)"
+            reason = self.failures.get(slot, f"it {how} (see above)")
+            return f"worker {slot} (pid {process.pid}) could not start: {reason}"
         self.ready.discard(slot)
         log.warning("worker %d (pid %d) %s; starting a replacement", slot, process.pid, how)
         self._start(slot)

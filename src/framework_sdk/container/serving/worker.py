@@ -43,11 +43,11 @@ def run(slot, config, code_dir, sock, busy, notify_fd, master_pid):
         service = build_service(config, code_dir, slot, deadline)
     except StartupError as error:
         log.error("worker %d: %s", slot, error)
-        return EXIT_STARTUP_FAILURE
+        return _failed(notify_fd, slot, str(error))
     except BaseException as error:  # model_fn and friends: any failure stops start-up
         log.error("worker %d: loading the model failed: %s: %s", slot, type(error).__name__, error,
                   exc_info=error)
-        return EXIT_STARTUP_FAILURE
+        return _failed(notify_fd, slot, f"loading the model failed: {type(error).__name__}: {error}")
     server = _server(config, None, lambda: _notify(notify_fd, f"ready {slot} {os.getpid()}\n"))
     server.config.app = ServingApp(service, config, deadline, slot,
                                    on_expired=lambda: setattr(server, "should_exit", True))
@@ -79,6 +79,13 @@ def _has(module):
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+def _failed(notify_fd, slot, reason):
+    """Tell the supervisor why (one line, short enough for one atomic pipe write) and give the exit code."""
+    first = reason.strip().splitlines()[0] if reason.strip() else "unknown error"
+    _notify(notify_fd, f"failed {slot} {os.getpid()} {first[:500]}\n")
+    return EXIT_STARTUP_FAILURE
 
 
 def _notify(fd, message):
