@@ -273,3 +273,33 @@ def test_aws_errors_over_http_are_ours(session):
     with pytest.raises(AWSError) as caught:
         session.read_s3_file("no-such-bucket-here", "k")
     assert caught.value.code == "NoSuchBucket" and "create it" in str(caught.value)
+
+
+def test_framework_model_repacks_code_into_model_tar_gz(session, code, tmp_path):
+    import io
+    import tarfile
+
+    from framework_sdk.model import FrameworkModel
+
+    class RepackingModel(FrameworkModel):
+        _repack_code = True
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model.npz")
+        info.size = 7
+        tar.addfile(info, io.BytesIO(b"weights"))
+    bucket = session.default_bucket()
+    session.s3_client.put_object(Bucket=bucket, Key="trained/model.tar.gz", Body=buffer.getvalue())
+    model = RepackingModel(f"s3://{bucket}/trained/model.tar.gz", "img:1", ROLE, "train.py", source_dir=str(code),
+                           name="repacked", sagemaker_session=session)
+    model.deploy(1, "ml.m5.large")
+    container = session.describe_model("repacked")["PrimaryContainer"]
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    assert container["ModelDataUrl"].startswith(f"s3://{bucket}/repacked/")
+    key = container["ModelDataUrl"].split("/", 3)[3]
+    body = session.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        assert sorted(tar.getnames()) == ["code", "code/requirements.txt", "code/train.py", "model.npz"]
+    Predictor("repacked", session).delete_endpoint()
+    session.sagemaker_client.delete_model(ModelName="repacked")

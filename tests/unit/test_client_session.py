@@ -126,3 +126,17 @@ def test_log_group_missing_means_no_lines_yet(aws_stubs):
 def test_host_names_from_stream_names():
     assert LogReader.host("job/algo-1-1700000000") == "algo-1"
     assert LogReader.host("job/algo-12") == "algo-12"
+
+
+def test_upload_progress_line_only_on_a_terminal(capsys):
+    from framework_sdk.session import _Progress
+
+    shown = _Progress(4 * 1024 * 1024, "upload s3://b/k", enabled=True)
+    shown(2 * 1024 * 1024)
+    shown(2 * 1024 * 1024)
+    shown.close()
+    quiet = _Progress(10, "upload", enabled=False)
+    quiet(10)
+    quiet.close()
+    err = capsys.readouterr().err
+    assert "upload s3://b/k" in err and "100.0%" in err and err.count("\n") == 1
