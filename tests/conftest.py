@@ -83,3 +83,50 @@ def aws_stubs(_aws_test_clients):
                           **{name.replace("-", "_"): stubber for name, stubber in stubbers.items()})
     for stubber in stubbers.values():
         stubber.deactivate()
+
+
+def build_test_image(client, folder, repository, base_image):
+    """Build ``folder`` as ``repository:<hash of its files>`` unless the engine has it; returns the tag.
+
+    The build context gets the pip CA bundle (``PIP_CERT`` ...) as ``pip-ca.crt`` and the base
+    image as the ``BASE_IMAGE`` build argument.
+    """
+    import hashlib
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import docker
+
+    from framework_sdk.images import ca_bundle
+
+    folder = Path(folder)
+    digest = hashlib.sha256(base_image.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    tag = f"{repository}:{digest.hexdigest()[:12]}"
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    with tempfile.TemporaryDirectory(prefix="fsdk-test-context-") as context:
+        shutil.copytree(folder, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        bundle = ca_bundle()
+        if bundle:
+            shutil.copyfile(bundle, Path(context) / "pip-ca.crt")
+        client.images.build(path=context, tag=tag, buildargs={"BASE_IMAGE": base_image}, rm=True,
+                            forcerm=True)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def decision_tree_image(docker_client, base_image):
+    """The bring-your-own decision-tree example image (containers/examples/decision-trees), built once a run."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "containers" / "examples" / "decision-trees"
+    tag = build_test_image(docker_client, folder, "fsdk-test-byo-decision-trees", base_image)
+    yield tag
+    if not os.environ.get("FSDK_KEEP_TEST_IMAGES"):
+        docker_client.images.remove(tag, force=True)

@@ -59,5 +59,48 @@ def images_list():
                    f"{info.processor:4} {info.size_mb:8,.0f} MB")
 
 
+@main.command("check")
+@click.argument("image")
+@click.option("--channel", default="training", show_default=True,
+              help="Training channel the generated CSV goes to (/opt/ml/input/data/CHANNEL).")
+@click.option("--hp", "hyperparameters", multiple=True, metavar="NAME=VALUE",
+              help="A hyperparameter written to hyperparameters.json (repeatable).")
+@click.option("--env", "environment", multiple=True, metavar="NAME=VALUE",
+              help="An environment variable for every container (repeatable).")
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False, resolve_path=True),
+              help="Serve this model folder instead of the one the training check writes.")
+@click.option("--timeout", default=300, show_default=True, type=click.IntRange(1),
+              help="Seconds each container run, and the wait for /ping, may take.")
+def check(image, channel, hyperparameters, environment, model_dir, timeout):
+    """Check that IMAGE honours the SageMaker container contract.
+
+    Runs `train` against generated /opt/ml trees (valid, empty and garbage channels) and
+    `serve` on the model it wrote: /ping readiness, CSV/JSON/NPY, 415/400/406/413 answers,
+    serving on after bad requests, /execution-parameters, SIGTERM. Prints a table of
+    passes, warnings and failures; exits 1 when a check fails.
+    """
+    from framework_sdk.conformance import ConformanceError, format_table, passed
+    from framework_sdk.conformance import check as run_check
+
+    pairs = {}
+    for option, values in (("--hp", hyperparameters), ("--env", environment)):
+        pairs[option] = {}
+        for value in values:
+            name, sep, text = value.partition("=")
+            if not sep or not name:
+                raise click.BadParameter(f"{value!r} is not NAME=VALUE", param_hint=option)
+            pairs[option][name] = text
+    click.echo(f"checking {image} against the SageMaker container contract ...", err=True)
+    try:
+        results = run_check(image, channel=channel, hyperparameters=pairs["--hp"], environment=pairs["--env"],
+                            model_dir=model_dir, timeout=timeout,
+                            progress=lambda result: click.echo(f"  {result.status:4}  {result.name}", err=True))
+    except ConformanceError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(format_table(results))
+    if not passed(results):
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":
     main()
