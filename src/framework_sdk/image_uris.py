@@ -13,8 +13,11 @@ FRAMEWORKS = {
 DEFAULT_PY_VERSION = "py3"
 
 
-class UnsupportedVersionError(ValueError):
-    """A framework or version we build no image for."""
+from .exceptions import ConfigurationError
+
+
+class UnsupportedVersionError(ConfigurationError):
+    """A framework or version we build no image for (a ``ValueError``); the message lists the supported ones."""
 
 
 def supported_versions(framework):
