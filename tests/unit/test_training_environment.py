@@ -143,6 +143,8 @@ def test_from_files_reads_the_tree(tmp_path, monkeypatch):
     assert env.channel_dirs == {"train": tmp_path / "input" / "data" / "train"}
     with pytest.raises(ConfigurationError, match=r"channel\(s\) \['train'\].*inputdataconfig.json"):
         env.check_channels()
+    (config / "inputdataconfig.json").write_text('{"train": {"TrainingInputMode": "Pipe"}}')
+    Environment.from_files().check_channels()  # Pipe-mode channels are FIFOs, not folders
 
 
 def test_program_from_environment_variable(tmp_path):

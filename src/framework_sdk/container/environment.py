@@ -384,8 +384,9 @@ class Environment:
     # ------------------------------------------------------------------ checks
 
     def check_channels(self):
-        """Raise :class:`ConfigurationError` naming each declared channel whose folder is missing."""
-        missing = [name for name, path in self.channel_dirs.items() if not path.is_dir()]
+        """Raise :class:`ConfigurationError` naming each declared File-mode channel whose folder is missing."""
+        missing = [name for name, path in self.channel_dirs.items() if not path.is_dir()
+                   and (self.input_data_config.get(name) or {}).get("TrainingInputMode") != "Pipe"]
         if missing:
             raise ConfigurationError(
                 f"channel(s) {missing} are declared in {self.input_config_dir / 'inputdataconfig.json'} "
