@@ -403,6 +403,14 @@ def test_module_entry_point_and_environment(tmp_path, train_python):
     assert 'HOSTS ["algo-1"] algo-1 ["--debug","False","-x","1"]' in done.stdout
 
 
+def test_an_executable_that_cannot_start_is_the_users_error(tmp_path, train_python):
+    code = write_code(tmp_path / "code", {"tool": "echo no interpreter line\n"})
+    base = make_tree(tmp_path / "ml", {"sagemaker_program": "tool", "sagemaker_submit_directory": str(code)})
+    done = train(train_python, base)
+    assert done.returncode == 1
+    assert failure(base).startswith("AlgorithmError: cannot start the entry point 'tool': Exec format error")
+
+
 @pytest.mark.parametrize("case, expected", [
     ("missing entry point", "'nope.py' (sagemaker_program) does not exist in the code folder"),
     ("bad hyperparameters", "hyperparameters.json is not valid JSON"),
@@ -455,3 +463,29 @@ def test_output_is_streamed_line_by_line(tmp_path):
     marker.touch()
     assert process.stdout.readline() == "second line seen\n"
     assert process.wait(timeout=30) == 0
+
+
+def test_sigterm_reaches_the_script(tmp_path, train_python):
+    code = write_code(tmp_path / "code", {"train.py": """
+        import signal, sys, threading
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        print("ready", flush=True)
+        stopped.wait(30)
+        print("stopping cleanly" if stopped.is_set() else "no signal", flush=True)
+        sys.exit(143 if stopped.is_set() else 0)
+    """})
+    base = make_tree(tmp_path / "ml", {"sagemaker_program": "train.py", "sagemaker_submit_directory": str(code)})
+    process = subprocess.Popen([train_python, "-m", "framework_sdk.container", "train"], text=True,
+                               env=dict(os.environ, SAGEMAKER_BASE_DIR=str(base)),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGTERM)
+        assert process.stdout.readline() == "stopping cleanly\n"
+        assert process.wait(timeout=30) == 143
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "killed by signal 15" in failure(base)

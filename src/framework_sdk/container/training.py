@@ -78,7 +78,12 @@ def run_training():
         result = runners.run_mpi_master(environment, command, env, code_dir, local=local)
     else:
         logger.info("invoking the user's entry point: %s", subprocess.list2cmdline(command))
-        result = runners.run_process(command, env=env, cwd=code_dir)
+        try:
+            result = runners.run_process(command, env=env, cwd=code_dir)
+        except OSError as error:
+            raise TrainingFailed(
+                f"AlgorithmError: cannot start the entry point {environment.program!r}: {error.strerror}; an "
+                "executable needs a '#!' line naming its interpreter (or name it .py / .sh)") from None
     if result.returncode != 0:
         raise TrainingFailed(describe_failure(environment, result), result.returncode)
 
