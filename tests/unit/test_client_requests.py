@@ -371,3 +371,21 @@ def test_existing_model_is_reused(aws_stubs):
     model._created_name = None
     with pytest.raises(AWSError, match="bad image"):
         model._create_sagemaker_model("ml.m5.large")
+
+
+def test_attach_to_a_running_job_streams_its_logs_until_it_ends(aws_stubs, capsys):
+    name = "img-2026-01-01-00-00-00-000"
+    aws_stubs.sagemaker.add_response("describe_training_job", _job_description(name, "InProgress"),
+                                     {"TrainingJobName": name})
+    aws_stubs.sagemaker.add_response("describe_training_job", _job_description(name, "Completed"),
+                                     {"TrainingJobName": name})
+    aws_stubs.logs.add_response("describe_log_streams", {"logStreams": [{"logStreamName": f"{name}/algo-1-1700000000"}]},
+                                {"logGroupName": "/aws/sagemaker/TrainingJobs", "logStreamNamePrefix": name + "/"})
+    aws_stubs.logs.add_response("get_log_events", {"events": [{"timestamp": 5, "message": "last epoch"}],
+                                                   "nextForwardToken": "t1"}, None)
+    aws_stubs.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "t1"}, None)
+    estimator = Estimator.attach(name, sagemaker_session=aws_stubs.session)
+    assert capsys.readouterr().out.splitlines() == ["[algo-1] last epoch", f"{name}: Completed"]
+    assert estimator.image_uri == IMAGE and estimator.hyperparameters() == {}
+    aws_stubs.sagemaker.assert_no_pending_responses()
+    aws_stubs.logs.assert_no_pending_responses()
