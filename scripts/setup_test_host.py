@@ -27,6 +27,7 @@ APT_PACKAGES = [
     "libopenmpi-dev",   # mpicc, to build mpi4py against Open MPI
     "openssh-client",   # mpirun's launcher between hosts
     "wrk",              # the serving benchmark's load generator
+    "chromium",         # headless browser: the typed mode's /docs page renders offline
 ]
 
 

@@ -60,6 +60,7 @@ class ServerProcess:
 
     def __init__(self, base_dir, workers=2, **env):
         self.port = free_port()
+        self.workers = workers
         environ = dict(os.environ, SAGEMAKER_BASE_DIR=str(base_dir), SAGEMAKER_BIND_TO_PORT=str(self.port),
                        SAGEMAKER_MODEL_SERVER_WORKERS=str(workers), FRAMEWORK_SDK_BIND_HOST="127.0.0.1",
                        PYTHONUNBUFFERED="1")
@@ -103,7 +104,10 @@ class ServerProcess:
                 self.changed.wait(remaining)
 
     def wait_ready(self, timeout=30.0):
+        """Until the server answers and every worker has loaded its model."""
         self.wait_for(r"model server ready on", timeout)
+        for slot in range(self.workers):
+            self.wait_for(rf"worker {slot} ready", timeout)
         return self
 
     def wait_exit(self, timeout=60.0):
