@@ -11,7 +11,6 @@ a multi-host job's MPI ranks all run here (``FRAMEWORK_SDK_LOCAL_HOSTS=1``).
 import os
 import signal
 import subprocess
-import sys
 
 from framework_sdk.local.backends.base import Backend, Host
 from framework_sdk.local.errors import LocalModeError
@@ -131,7 +130,3 @@ class ProcessBackend(Backend):
                 host.remove()
             raise
         return hosts
-
-
-def current_python():
-    return sys.executable
