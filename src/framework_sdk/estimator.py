@@ -144,8 +144,6 @@ class EstimatorBase:
                 check_uri(uri, what, self.local_mode)
         if checkpoint_s3_uri is not None and uri_scheme(checkpoint_s3_uri) != "s3":
             raise ConfigurationError(f"checkpoint_s3_uri {checkpoint_s3_uri!r} must be an s3:// URI")
-        if base_job_name is not None:
-            naming.sanitize(base_job_name)
         self.role = role
         self.instance_count = instance_count
         self.instance_type = instance_type

@@ -130,9 +130,9 @@ def test_framework_fit_sends_a_valid_create_training_job(aws_stubs, source):
 
 
 def test_sourcedir_with_same_content_is_not_uploaded_again(aws_stubs, source):
-    estimator = Estimator_like = Toy(entry_point="train.py", source_dir=str(source), role=ROLE, instance_count=1,
-                                     instance_type="ml.m5.large", image_uri=IMAGE, output_path="s3://out-bucket/",
-                                     sagemaker_session=aws_stubs.session)
+    estimator = Toy(entry_point="train.py", source_dir=str(source), role=ROLE, instance_count=1,
+                    instance_type="ml.m5.large", image_uri=IMAGE, output_path="s3://out-bucket/",
+                    sagemaker_session=aws_stubs.session)
     from framework_sdk.packaging import pack_sourcedir
 
     with pack_sourcedir("train.py", str(source)) as archive:
@@ -140,7 +140,7 @@ def test_sourcedir_with_same_content_is_not_uploaded_again(aws_stubs, source):
     aws_stubs.s3.add_response("head_object", {"Metadata": {"sha256": digest}, "ContentLength": 10},
                               {"Bucket": "out-bucket", "Key": f"framework-sdk-chainer/source/{digest[:16]}/sourcedir.tar.gz"})
     aws_stubs.sagemaker.add_response("create_training_job", {"TrainingJobArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:training-job/x"}, None)
-    Estimator_like.fit("s3://data/train", wait=False)
+    estimator.fit("s3://data/train", wait=False)
     aws_stubs.s3.assert_no_pending_responses()  # head_object only: no put_object
     assert estimator._code_uri.endswith(f"{digest[:16]}/sourcedir.tar.gz")
 
