@@ -538,14 +538,15 @@ def _check_value(spec, value):
     return text
 
 
-def validate_hyperparameters(spec, hyperparameters):
+def validate_hyperparameters(spec, hyperparameters, check_required=True):
     """Check ``hyperparameters`` against an algorithm's specification; return them filled and as strings.
 
     ``spec`` is a ``TrainingSpecification``, a ``DescribeAlgorithm`` response or a list of
     ``HyperParameterSpecification``. Raises :class:`HyperparameterError` listing every
-    unknown name, wrong type, out-of-range value and missing required parameter. The
-    result holds every given value as the string SageMaker passes to the container
-    (Integer ``3.0`` becomes ``"3"``) plus the specification's defaults for those not given.
+    unknown name, wrong type, out-of-range value and (with ``check_required``) missing
+    required parameter. The result holds every given value as the string SageMaker passes
+    to the container (Integer ``3.0`` becomes ``"3"``) plus the specification's defaults
+    for those not given.
     """
     specs = {item["Name"]: item for item in _hyperparameter_specs(spec)}
     given = dict(hyperparameters or {})
@@ -565,15 +566,15 @@ def validate_hyperparameters(spec, hyperparameters):
             continue
         if "DefaultValue" in item:
             result[name] = item["DefaultValue"]
-        elif item.get("IsRequired"):
+        elif item.get("IsRequired") and check_required:
             problems.append(f"{name!r} ({item['Type']}) is required and has no default; pass a value")
     if problems:
         raise HyperparameterError(problems)
     return result
 
 
-def validate_channels(spec, channel_names):
-    """Check the channels a job would get against a ``TrainingSpecification``'s ``TrainingChannels``."""
+def validate_channels(spec, channel_names, input_mode=None):
+    """Check a job's channel names (and ``input_mode``) against a ``TrainingSpecification``'s ``TrainingChannels``."""
     if isinstance(spec, dict):
         spec = spec.get("TrainingSpecification", spec)
     channels = {item["Name"]: item for item in spec.get("TrainingChannels", ())}
@@ -582,5 +583,9 @@ def validate_channels(spec, channel_names):
                 for name in names if name not in channels]
     problems += [f"channel {name!r} is required; pass it in inputs"
                  for name, item in channels.items() if item.get("IsRequired") and name not in names]
+    problems += [f"channel {name!r} does not support input mode {input_mode!r} (it supports: "
+                 f"{', '.join(channels[name]['SupportedInputModes'])})"
+                 for name in names if input_mode and name in channels
+                 and input_mode not in channels[name].get("SupportedInputModes", (input_mode,))]
     if problems:
         raise ConfigurationError("inputs do not fit the algorithm's channels:\n  - " + "\n  - ".join(problems))
