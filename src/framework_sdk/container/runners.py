@@ -159,16 +159,15 @@ def run_mpi_master(environment, command, env, cwd, local=False):
 
 
 def _notify_worker(environment, host, status, local):
-    relative = STATUS_FILE
+    """Write the run's exit status into ``host``'s tree: directly when it shares this machine, else over ssh."""
     try:
         if local:
-            path = environment.base_dir.parent / host / relative
+            path = environment.base_dir.parent / host / STATUS_FILE
             path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(path, str(status))
         else:
-            remote = environment.base_dir / relative
-            script = (f"mkdir -p {shlex.quote(str(remote.parent))} && echo {status} > {shlex.quote(str(remote))}.tmp"
-                      f" && mv {shlex.quote(str(remote))}.tmp {shlex.quote(str(remote))}")
+            remote = shlex.quote(str(environment.base_dir / STATUS_FILE))
+            script = f"mkdir -p \"$(dirname {remote})\" && echo {int(status)} > {remote}.tmp && mv {remote}.tmp {remote}"
             subprocess.run(["ssh", *shlex.split(SSH_OPTIONS), host, script], check=True, timeout=60,
                            stdin=subprocess.DEVNULL, capture_output=True)
     except (OSError, subprocess.SubprocessError) as error:
