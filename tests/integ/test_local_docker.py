@@ -56,8 +56,11 @@ def work(tmp_path, monkeypatch):
 
 
 def leftovers(docker_client, work):
-    containers = [c.name for c in docker_client.containers.list(all=True, filters={"label": LABEL})]
-    networks = [n.name for n in docker_client.networks.list(filters={"label": LABEL})]
+    """Containers and networks of these tests' jobs (named after the test image), and temporary trees."""
+    ours = "fsdk-fsdk-local-test-byo-"
+    containers = [c.name for c in docker_client.containers.list(all=True, filters={"label": LABEL})
+                  if c.name.startswith(ours)]
+    networks = [n.name for n in docker_client.networks.list(filters={"label": LABEL}) if n.name.startswith(ours)]
     trees = [p.name for p in (work / "tmp").iterdir() if p.name.startswith("framework-sdk-local-")]
     return containers + networks + trees
 
@@ -123,6 +126,8 @@ def test_two_hosts_reach_each_other_by_name(session, byo_image, work):
         model = json.load(archive.extractfile("model.json"))
     assert model["peers"] == {"algo-2": 40}
     assert model["weights"] == pytest.approx([2.0, 3.0])
+    attached = Estimator.attach(trainer.latest_training_job.name, sagemaker_session=session)
+    assert attached.model_data == trainer.model_data and attached.instance_count == 2
 
 
 def test_one_host_failing_stops_the_other(session, byo_image, work):
@@ -140,7 +145,9 @@ def test_one_host_failing_stops_the_other(session, byo_image, work):
 
 def test_container_killed_mid_training(session, byo_image, work, docker_client):
     trainer = estimator(session, byo_image, work, instance_count=1, hyperparameters={"sleep": 60})
+    started = time.monotonic()
     trainer.fit({"train": f"file://{work}/data"}, wait=False)
+    assert time.monotonic() - started < 1.0  # fit(wait=False) returns at once
     job = session.sagemaker_client.training_jobs[trainer.latest_training_job.name]
     lines = job.logs.follow()
     assert "training started" in next(lines)
@@ -172,7 +179,7 @@ def test_model_fn_failure_fails_deploy_with_the_traceback(session, byo_image, wo
 def test_many_endpoints_and_a_port_in_use(session, byo_image, work, docker_client):
     trainer = estimator(session, byo_image, work, instance_count=1)
     trainer.fit({"train": f"file://{work}/data"}, logs=False)
-    predictors = [trainer.deploy(initial_instance_count=1, instance_type="local", endpoint_name=f"many-{i}",
+    predictors = [trainer.deploy(initial_instance_count=1, instance_type="local", endpoint_name=f"fsdk-local-test-byo-many-{i}",
                                  serializer=CSVSerializer(), deserializer=CSVDeserializer()) for i in range(3)]
     try:
         for predictor in predictors:
