@@ -310,9 +310,9 @@ class _Progress:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def step(self, title):
+    def step(self, title, short=None):
         with self._lock:
-            self.title, self.started = title, time.monotonic()
+            self.title, self.started = short or title.strip().split(" : ")[0], time.monotonic()
         self.emit(title)
 
     def line(self, text):
@@ -330,7 +330,12 @@ class _Progress:
             with self._lock:
                 title, elapsed, last = self.title, time.monotonic() - self.started, self.last_line
             if title and elapsed >= HEARTBEAT_SECONDS:
-                self.emit(f"    ... {elapsed:.0f} s into {title.split(' : ')[0]}: {last[:100]}")
+                self.emit(f"    ... {elapsed:.0f} s into {title}: {last[:100]}")
+
+
+def _shorten(text, width=110):
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _print(text):
@@ -388,8 +393,8 @@ def make_base_image(client=None, progress=None, why="asked to"):
     mirror = os.environ.get(DEBIAN_MIRROR_ENV, DEBIAN_MIRROR)
     with tempfile.TemporaryDirectory(prefix="framework-sdk-rootfs-", dir="/var/tmp") as rootfs, \
             _Progress(progress) as steps:
-        steps.step(f"Making {BASE_IMAGE} with debootstrap from {mirror} (no base image to pull: "
-                   f"this takes a few minutes, once)")
+        steps.step(f"Making {BASE_IMAGE} with debootstrap from {mirror} (no base image to pull; "
+                   f"a few minutes, once)", short="debootstrap")
         command = ["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
                    "bookworm", rootfs, mirror]
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
@@ -398,7 +403,7 @@ def make_base_image(client=None, progress=None, why="asked to"):
         if proc.returncode != 0:
             raise ImageError(f"debootstrap failed (exit {proc.returncode}); its output ends with:\n"
                              + "\n".join(steps.tail))
-        steps.step(f"Importing {rootfs} as {BASE_IMAGE}")
+        steps.step(f"Importing {rootfs} as {BASE_IMAGE}", short="docker import")
         with subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE) as tar:
             client.api.import_image(src=tar.stdout, repository=BASE_REPOSITORY, tag=BASE_TAG,
                                     stream_src=True)
@@ -445,7 +450,7 @@ def _build_one(client, spec, base, bundle, progress, nocache, verbose):
                 for text in event.get("stream", "").splitlines():
                     if text.startswith("Step "):
                         steps += 1
-                        lines.step(f"  {text}")
+                        lines.step(f"  {_shorten(text)}")
                     elif text.strip() == "---> Using cache":
                         cached += 1
                         lines.line(text)

@@ -60,7 +60,7 @@ def test_chainer_trains_a_tiny_model_on_cpu(docker_client, chainer_image):
 
 def test_chainer_image_has_open_mpi_mpi4py_and_the_toolkit_commands(docker_client, chainer_image):
     script = ("python -c 'import mpi4py.MPI as m; print(m.Get_library_version())'"
-              " && command -v train serve && echo framework=$FRAMEWORK_SDK_FRAMEWORK"
+              " && command -v train && command -v serve && echo framework=$FRAMEWORK_SDK_FRAMEWORK"
               " && python -c 'import framework_sdk.container.__main__ as m; print(m.USAGE)'"
               " && (serve --no-such-option; true)")
     output = run_ok(docker_client, chainer_image, ["sh", "-c", script])
@@ -72,12 +72,12 @@ def test_chainer_image_has_open_mpi_mpi4py_and_the_toolkit_commands(docker_clien
 
 def test_python_image_has_numpy_scikit_learn_and_the_toolkit(docker_client, python_image):
     script = ("python -c 'import numpy, sklearn.linear_model as lm, framework_sdk.container;"
-              " x = numpy.arange(20.0).reshape(10, 2); m = lm.LinearRegression().fit(x, x[:, 0] * 3 + 1);"
-              " print(numpy.__version__, round(float(m.intercept_), 3))'"
-              " && command -v train serve && echo framework=$FRAMEWORK_SDK_FRAMEWORK")
+              " x = numpy.arange(10.0).reshape(-1, 1); m = lm.LinearRegression().fit(x, x[:, 0] * 3 + 1);"
+              " print(numpy.__version__, round(float(m.coef_[0]), 3), round(float(m.intercept_), 3))'"
+              " && command -v train && command -v serve && echo framework=$FRAMEWORK_SDK_FRAMEWORK")
     output = run_ok(docker_client, python_image, ["sh", "-c", script])
-    assert " 1.0\n" in output
-    assert "/usr/local/bin/train" in output and "framework=python" in output
+    assert " 3.0 1.0\n" in output
+    assert "/usr/local/bin/train" in output and "/usr/local/bin/serve" in output and "framework=python" in output
 
 
 def test_labels_and_sizes(docker_client, chainer_image, python_image):
