@@ -95,10 +95,38 @@ def framework_python(framework, version):
         started = time.monotonic()
         log.info("building the %s %s environment in %s (once; later jobs reuse it)", framework, version, root)
         _build_environment(spec, root)
+        source = toolkit_source()
         (root / COMPLETE).write_text(json.dumps({"framework": framework, "version": version,
+                                                 "toolkit_source": str(source) if source else None,
                                                  "seconds": round(time.monotonic() - started, 1)}))
         log.info("built the %s %s environment in %.0f s", framework, version, time.monotonic() - started)
+    prune()
     return python
+
+
+def prune():
+    """Delete environments whose toolkit source tree is gone (an old clone), and their layers."""
+    removed = []
+    for marker in cache_dir().glob(f"venvs/*/{COMPLETE}"):
+        source = _read_json(marker).get("toolkit_source")
+        if source and not Path(source).is_dir():
+            removed.append(marker.parent)
+    for marker in cache_dir().glob(f"layers/*/{COMPLETE}"):
+        python = Path(_read_json(marker).get("python", ""))
+        if any(folder in python.parents for folder in removed) or not python.parent.is_dir():
+            removed.append(marker.parent)
+    for folder in removed:
+        log.info("removing %s: the source tree it was built for is gone", folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(f"{folder}.lock").unlink(missing_ok=True)
+    return removed
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _build_environment(spec, root):

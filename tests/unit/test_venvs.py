@@ -92,3 +92,20 @@ def test_user_layer_reuses_a_finished_layer(cache, tmp_path, monkeypatch):
 def test_toolkit_source_is_this_checkout():
     assert venvs.toolkit_source() == Path(images.__file__).resolve().parents[1]
     assert (venvs.toolkit_source() / "framework_sdk" / "container" / "__main__.py").is_file()
+
+
+def test_prune_removes_environments_of_deleted_checkouts_and_their_layers(cache, tmp_path):
+    def make(kind, name, **marker):
+        folder = cache / kind / name
+        (folder / "bin").mkdir(parents=True)
+        (folder / venvs.COMPLETE).write_text(json.dumps(marker))
+        return folder
+
+    live_source = tmp_path / "checkout" / "src"
+    live_source.mkdir(parents=True)
+    live = make("venvs", "chainer-7.8.1-live", toolkit_source=str(live_source))
+    stale = make("venvs", "chainer-7.8.1-stale", toolkit_source=str(tmp_path / "deleted-clone" / "src"))
+    live_layer = make("layers", "a", python=str(venvs.python_in(live)))
+    stale_layer = make("layers", "b", python=str(venvs.python_in(stale)))
+    assert sorted(venvs.prune()) == sorted([stale, stale_layer])
+    assert live.is_dir() and live_layer.is_dir() and not stale.exists() and not stale_layer.exists()
