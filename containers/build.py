@@ -15,7 +15,7 @@ from framework_sdk.images import ImageError, build  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Build the framework images under containers/ and report their sizes.")
     parser.add_argument("names", nargs="*", help="image folders to build (default: all)")
     parser.add_argument("--no-cache", action="store_true", help="rebuild every layer")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every line of the build output")

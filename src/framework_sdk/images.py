@@ -430,6 +430,7 @@ def build(names=None, client=None, progress=None, *, base_image=None, ca_bundle_
 def _build_one(client, spec, base, bundle, progress, nocache, verbose):
     import docker
 
+    previous = _image_id(client, spec.tag)
     buildargs = {"BASE_IMAGE": base}
     if bundle:
         buildargs["PIP_CERT"] = CA_BUNDLE_IN_IMAGE
@@ -459,10 +460,32 @@ def _build_one(client, spec, base, bundle, progress, nocache, verbose):
         except docker.errors.APIError as error:
             raise ImageError(f"building {spec.tag} failed: {error.explanation or error}") from error
     image = client.images.get(spec.tag)
+    if previous and previous != image.id:
+        _remove_if_dangling(client, previous)
     result = BuildResult(spec.name, spec.tag, image.id, image.attrs["Size"],
                          time.monotonic() - started, steps, cached)
     emit(f"Built {result}")
     return result
+
+
+def _image_id(client, name):
+    import docker
+
+    try:
+        return client.images.get(name).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _remove_if_dangling(client, image_id):
+    """Remove the image a rebuild replaced, unless it still has a tag or a container uses it."""
+    import docker
+
+    try:
+        if not client.images.get(image_id).tags:
+            client.images.remove(image_id)
+    except docker.errors.APIError as error:  # in use by a container, or already gone
+        log.debug("kept replaced image %s: %s", image_id, error)
 
 
 def list_images(client=None):
@@ -471,7 +494,7 @@ def list_images(client=None):
     found = []
     for image in client.images.list(filters={"label": f"{LABEL_PREFIX}framework"}):
         labels = image.labels or {}
-        for tag in image.tags or [image.short_id]:
+        for tag in image.tags:  # untagged (replaced) images are not listed
             found.append(ImageInfo(
                 tag, labels.get(f"{LABEL_PREFIX}framework", ""), labels.get(f"{LABEL_PREFIX}framework-version", ""),
                 labels.get(f"{LABEL_PREFIX}python-version", ""), labels.get(f"{LABEL_PREFIX}processor", ""),

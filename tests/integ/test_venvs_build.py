@@ -46,24 +46,24 @@ def test_second_call_reuses_the_environment(chainer_python):
 def test_user_layer_installs_once_and_keeps_the_environment_packages(chainer_python, tmp_path):
     requirements = tmp_path / "requirements.txt"
     # a unique comment makes a fresh layer for this run; numpy is already in the environment
-    requirements.write_text(f"# integration test {uuid.uuid4().hex}\ntabulate==0.9.0\nnumpy\n")
+    requirements.write_text(f"# integration test {uuid.uuid4().hex}\ninflection==0.5.1\nnumpy\n")
     env = venvs.user_layer(chainer_python, requirements)
     layer = Path(env["PYTHONPATH"]).parents[3]  # <cache>/layers/<key>/venv/lib/pythonX.Y/site-packages
     try:
         assert env["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
-        probe = "import tabulate, numpy; print(tabulate.__version__, numpy.__version__, tabulate.__file__)"
+        probe = "import inflection, numpy; print(inflection.__version__, numpy.__version__, inflection.__file__)"
         code, output = run_python(chainer_python, probe, {"PYTHONPATH": env["PYTHONPATH"]})
         assert code == 0, output
-        tabulate_version, numpy_version, location = output.split()
-        assert tabulate_version == "0.9.0" and location.startswith(env["PYTHONPATH"])
+        inflection_version, numpy_version, location = output.split()
+        assert inflection_version == "0.5.1" and location.startswith(env["PYTHONPATH"])
         assert numpy_version.startswith("1."), "the layer must not shadow the environment's numpy"
         assert not any(path.name.startswith("numpy") for path in os.scandir(env["PYTHONPATH"]))
 
-        code, output = run_python(chainer_python, "import tabulate")
-        assert code != 0 and "No module named 'tabulate'" in output  # only the layer has it
+        code, output = run_python(chainer_python, "import inflection")
+        assert code != 0 and "No module named 'inflection'" in output  # only the layer has it
 
         build_log = layer / "build.log"
-        assert "tabulate" in build_log.read_text()
+        assert "inflection" in build_log.read_text()
         before = build_log.stat().st_mtime_ns
         started = time.monotonic()
         assert venvs.user_layer(chainer_python, requirements) == env

@@ -3,6 +3,7 @@ import textwrap
 import time
 import uuid
 
+import docker
 import pytest
 
 from framework_sdk import images
@@ -160,14 +161,17 @@ def test_ca_bundle_reaches_pip_in_the_build(docker_client, base_image, tmp_path)
         pytest.skip("no CA bundle named by PIP_CERT, REQUESTS_CA_BUNDLE or SSL_CERT_FILE here")
     tag = f"{PREFIX}-ca:latest"
     try:
-        images.build(client=docker_client, base_image=base_image, folder=tmp_path, progress=lambda line: None)
+        [with_ca] = images.build(client=docker_client, base_image=base_image, folder=tmp_path, progress=lambda line: None)
         output = run_ok(docker_client, tag, ["sh", "-c", "cat /pip-cert.txt; ls /w; cat /usr/local/share/framework-sdk/build-ca.pem"])
         assert f"PIP_CERT={images.CA_BUNDLE_IN_IMAGE}" in output
         assert "six-1.16.0-py2.py3-none-any.whl" in output
         assert bundle.read_text() in output
 
-        images.build(client=docker_client, base_image=base_image, folder=tmp_path, progress=lambda line: None,
-                     ca_bundle_path=False)
+        [without_ca] = images.build(client=docker_client, base_image=base_image, folder=tmp_path,
+                                    progress=lambda line: None, ca_bundle_path=False)
         assert run_ok(docker_client, tag, ["cat", "/pip-cert.txt"]).strip() == "PIP_CERT=unset"
+        with pytest.raises(docker.errors.ImageNotFound):  # the rebuild removed the image it replaced
+            docker_client.images.get(with_ca.image_id)
+        assert without_ca.image_id != with_ca.image_id
     finally:
         docker_client.images.remove(tag, force=True)
