@@ -173,3 +173,18 @@ def test_no_base_and_no_debootstrap_is_an_error_naming_the_fixes(monkeypatch):
     assert "could not be pulled: lookup registry-1.docker.io" in message
     assert "must run as root" in message and "apt-get install debootstrap" in message
     assert images.BASE_IMAGE_ENV in message
+
+
+def test_progress_prints_a_heartbeat_while_a_step_stays_silent(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(images, "HEARTBEAT_SECONDS", 0.05)
+    lines = []
+    with images._Progress(lines.append) as progress:
+        progress.step("  Step 10/25 : RUN python -m pip install --no-binary mpi4py -r requirements-mpi.txt")
+        progress.line("  Building wheel for mpi4py (pyproject.toml): started\n")
+        threading.Event().wait(0.3)  # a silent step: only the heartbeat speaks
+    assert lines[0].startswith("  Step 10/25 : RUN")
+    beats = [line for line in lines[1:] if "into Step 10/25: Building wheel for mpi4py" in line]
+    assert beats and len(beats) == len(lines) - 1
+    assert list(progress.tail) == ["  Building wheel for mpi4py (pyproject.toml): started"]
