@@ -330,7 +330,7 @@ class _Progress:
             with self._lock:
                 title, elapsed, last = self.title, time.monotonic() - self.started, self.last_line
             if title and elapsed >= HEARTBEAT_SECONDS:
-                self.emit(f"    ... {elapsed:.0f} s into {title}: {last[:100]}")
+                self.emit(f"    ... {elapsed:.0f} s into {title}: {last.strip()[:100]}")
 
 
 def _shorten(text, width=110):
