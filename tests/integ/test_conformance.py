@@ -15,11 +15,11 @@ LABEL = "org.framework-sdk.check"
 
 @pytest.fixture(scope="session")
 def broken_image(docker_client, base_image):
-    from conftest import build_test_image
+    from conftest import build_test_image, remove_test_image
 
     tag = build_test_image(docker_client, BROKEN_IMAGE_DIR, "fsdk-test-conformance-broken", base_image)
     yield tag
-    docker_client.images.remove(tag, force=True)
+    remove_test_image(docker_client, tag)
 
 
 def statuses(results):
