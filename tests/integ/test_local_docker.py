@@ -268,3 +268,17 @@ def test_s3_inputs_and_outputs(s3_server, byo_image, work, docker_client):
     finally:
         session.close()
     assert leftovers(docker_client, work) == []
+
+
+def test_files_written_by_root_containers_are_handed_back(byo_image, docker_client, tmp_path, monkeypatch):
+    from framework_sdk.local.backends.docker import DockerBackend
+
+    tree = tmp_path / "algo-1"
+    (tree / "model").mkdir(parents=True)
+    docker_client.containers.run(byo_image, entrypoint=["sh", "-c", "echo w > /opt/ml/model/m && chmod 600 "
+                                 "/opt/ml/model/m"], volumes={str(tree): {"bind": "/opt/ml"}}, remove=True)
+    assert (tree / "model" / "m").stat().st_uid == 0
+    monkeypatch.setattr(os, "geteuid", lambda: 4321)  # as if a user without root ran local mode
+    monkeypatch.setattr(os, "getegid", lambda: 4321)
+    DockerBackend(docker_client).hand_back(byo_image, tree)
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in [tree, tree / "model", tree / "model" / "m"]} == {(4321, 4321)}

@@ -98,15 +98,15 @@ class ModelServers:
 
     def _spec(self, name, index, model_dir, port):
         tree = runs.host_tree(self.root, name)
-        if model_dir is not None:
-            if model_dir.is_file():
-                runs.extract(model_dir, tree / "model")
-            else:
-                for item in sorted(model_dir.glob("*.tar.gz")) or []:
-                    runs.extract(item, tree / "model")
         environment = dict(self.container.get("Environment", {}))
         environment.update(self.extra_environment)
         spec = HostSpec(name=name, role="serve", root=tree, environment=environment, port=port)
+        if model_dir is not None:
+            archives = [model_dir] if model_dir.is_file() else sorted(model_dir.glob("*.tar.gz"))
+            for archive in archives:
+                runs.extract(archive, tree / "model")
+            if not archives:  # uncompressed model data: the folder itself is the model
+                spec.links.append((model_dir, "model"))
         code = environment.get(SUBMIT_DIRECTORY, "")
         if is_file_uri(code):
             path = local_path(code)
