@@ -77,13 +77,12 @@ class Endpoint:
 class LocalSageMakerClient:
     """Runs SageMaker API calls locally; made by :class:`~framework_sdk.local.LocalSession`."""
 
-    def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None, echo=None):
+    def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None):
         self.backend = backend
         self.storage = storage
         self.work_dir = work_dir
         self.serving_port = serving_port
         self.startup_timeout = startup_timeout
-        self.echo = echo
         self.training_jobs = {}
         self.models = {}
         self.endpoint_configs = {}
@@ -112,7 +111,7 @@ class LocalSageMakerClient:
     def create_training_job(self, **request):
         name = request["TrainingJobName"]
         self._check_new(self.training_jobs, name, "training job", "CreateTrainingJob")
-        job = TrainingJob(request, self.backend, self.storage, self.work_dir, echo=self.echo)
+        job = TrainingJob(request, self.backend, self.storage, self.work_dir)
         job.start()
         self.training_jobs[name] = job
         return {"TrainingJobArn": _arn("training-job", name)}

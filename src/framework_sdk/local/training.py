@@ -50,7 +50,7 @@ def failure_message(kind, name, host, failure_text=""):
 class TrainingJob:
     """One local training job, from ``CreateTrainingJob`` to artifacts and cleanup."""
 
-    def __init__(self, request, backend, storage, work_dir=None, echo=None):
+    def __init__(self, request, backend, storage, work_dir=None):
         self.request = request
         self.name = request["TrainingJobName"]
         self.backend = backend
@@ -66,7 +66,6 @@ class TrainingJob:
         self.status = {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting",
                        "CreationTime": _now(), "LastModifiedTime": _now()}
         self.group = f"fsdk-{self.name}"
-        self._echo = echo
 
     # ------------------------------------------------------------------ public
     def start(self):
@@ -98,10 +97,7 @@ class TrainingJob:
         self.status.update(fields, LastModifiedTime=_now())
 
     def _line(self, host, line):
-        text = f"{host.name} | {line}"
-        self.logs.add(text)
-        if self._echo is not None:
-            self._echo(text)
+        self.logs.add(f"{host.name} | {line}")
 
     def _run(self):
         root = runs.new_root(self.name, self.work_dir)

@@ -116,8 +116,8 @@ class ProcessBackend(Backend):
                 env.update(spec.environment)
                 env.update(SAGEMAKER_BASE_DIR=str(spec.root), PYTHONUNBUFFERED="1",
                            FRAMEWORK_SDK_LOCAL_HOSTS="1")
-                if spec.port:
-                    env["SAGEMAKER_BIND_TO_PORT"] = str(spec.port)
+                if spec.port:  # on loopback only, as the docker backend publishes ports
+                    env.update(SAGEMAKER_BIND_TO_PORT=str(spec.port), FRAMEWORK_SDK_BIND_HOST="127.0.0.1")
                 process = subprocess.Popen(
                     [python, "-m", "framework_sdk.container", spec.role], cwd=str(spec.root), env=env,
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
