@@ -27,6 +27,7 @@ APT_PACKAGES = [
     "libopenmpi-dev",   # mpicc, to build mpi4py against Open MPI
     "openssh-client",   # mpirun's launcher between hosts
     "wrk",              # the serving benchmark's load generator
+    "docker-compose",   # the SageMaker Python SDK v2's local mode (contract test, local-mode benchmark)
     "chromium",         # headless browser: the typed mode's /docs page renders offline
 ]
 
