@@ -143,6 +143,13 @@ def test_fit_installs_requirements_and_trains(trained, session):
     assert metrics["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
 
 
+def test_attach_rebuilds_the_estimator(trained, session):
+    attached = Chainer.attach(trained.latest_training_job.name, sagemaker_session=session)
+    assert (attached.entry_point, attached.framework_version, attached.model_data) == (
+        "train.py", "7.8.1", trained.model_data)
+    assert attached.hyperparameters()["epochs"] == "2" and attached.use_mpi is False
+
+
 def test_deploy_predict_and_delete(trained, workspace, session):
     predictor = trained.deploy(initial_instance_count=1, instance_type="local", env=job_environment(session))
     try:
