@@ -113,6 +113,9 @@ class ProcessBackend(Backend):
                         link.rmdir()
                     link.symlink_to(path)
                 env = dict(os.environ)
+                framework = parse_framework_image(image)
+                if framework:  # what the framework image sets with ENV: its serving and training defaults
+                    env["FRAMEWORK_SDK_FRAMEWORK"] = framework[0]
                 env.update(spec.environment)
                 env.update(SAGEMAKER_BASE_DIR=str(spec.root), PYTHONUNBUFFERED="1",
                            FRAMEWORK_SDK_LOCAL_HOSTS="1")
