@@ -170,13 +170,34 @@ def sagemaker_v2(image, data, out, repeat, predicts, work):
                SAGEMAKER_USER_CONFIG_OVERRIDE=str(config), SAGEMAKER_ADMIN_CONFIG_OVERRIDE=str(config))
     script = work / "sagemaker_v2_local.py"
     script.write_text(SAGEMAKER_SCRIPT)
-    done = subprocess.run([sagemaker_v2_python(), str(script), image, str(data), f"{out}/sagemaker", str(repeat),
-                           str(predicts)], env=env, cwd=work, capture_output=True, text=True, timeout=1800)
+    scratch = work / "sagemaker-tmp"  # its per-job temporary folders land here and go with `work`
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
+    try:
+        done = subprocess.run([sagemaker_v2_python(), str(script), image, str(data), f"{out}/sagemaker",
+                               str(repeat), str(predicts)], env=env, cwd=work, capture_output=True, text=True,
+                              timeout=1800)
+    finally:
+        left = remove_stopped_containers(image)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            result = json.loads(line[len("RESULT "):])
+            result["left"] = left
+            return result
+    errors = [line for line in done.stderr.splitlines() if "RootlessDocker not detected" not in line]
     raise SystemExit(f"the SageMaker SDK run failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n"
-                     f"{done.stderr[-3000:]}")
+                     + "\n".join(errors[-40:]))
+
+
+def remove_stopped_containers(image):
+    """Remove the stopped containers the SageMaker SDK left from ``image``; returns how many there were."""
+    import docker
+
+    client = docker.from_env()
+    left = client.containers.list(all=True, filters={"ancestor": image, "status": ["exited", "created"]})
+    for container in left:
+        container.remove()
+    return len(left)
 
 
 def median(values):
@@ -220,6 +241,8 @@ def main():
         for metric, label in labels.items():
             ratio = median(peer[metric]) / median(results["ours (docker)"][metric])
             print(f"  {label:<30}{ratio:8.1f}x   target: {TARGETS['docker'][metric] or '-'}")
+    if peer:
+        print(f"  SageMaker v2 left {peer['left']} stopped containers behind (removed by this script); ours none")
     if "ours (process)" in results:
         print("\nprocess backend targets: " + ", ".join(
             f"{labels[m]} {TARGETS['process'][m]} (measured {show(median(results['ours (process)'][m]), m).strip()})"
