@@ -3,7 +3,7 @@
 Public names are imported lazily, so ``import framework_sdk`` stays cheap and pulls in
 none of boto3, botocore, docker, numpy or requests.
 """
-import importlib
+from ._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -42,14 +42,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name):
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'framework_sdk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
