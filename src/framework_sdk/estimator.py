@@ -307,6 +307,28 @@ class EstimatorBase:
         raise ConfigurationError(f"training job {self.latest_training_job.name!r} ended {status} without a model: "
                                  f"{description.get('FailureReason', 'no reason given')}")
 
+    @property
+    def training_job_analytics(self):
+        """The metric series of the latest training job, as a :class:`~framework_sdk.MetricsCollector`.
+
+        SageMaker v2's name. ``.dataframe()`` gives ``timestamp`` (seconds since the job started),
+        ``metric_name`` and ``value`` (a pandas DataFrame, or a list of dicts without pandas);
+        ``.series(name)``, ``.last(name)``, ``.export_csv(path)`` and ``.plot(path)`` (a PNG; needs
+        matplotlib) go with it. Locally the values come from ``metric_definitions`` applied to
+        every log line, live while the job runs; on AWS from CloudWatch.
+        """
+        self._ensure_latest_training_job()
+        name = self.latest_training_job.name
+        if self.local_mode:
+            job = getattr(self.sagemaker_session.sagemaker_client, "training_jobs", {}).get(name)
+            if job is None:
+                raise ConfigurationError(f"local training job {name!r} ran in another Python process; its "
+                                         "metrics live only in the process that ran it")
+            return job.metrics
+        from .metrics import cloudwatch_metrics
+
+        return cloudwatch_metrics(self.sagemaker_session, self.latest_training_job.describe())
+
     # -------------------------------------------------------------------------- attach
 
     @classmethod

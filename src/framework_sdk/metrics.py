@@ -10,7 +10,11 @@ and keeps a series per metric. Its :meth:`~MetricsCollector.dataframe` has SageM
 ``TrainingJobAnalytics`` columns (``timestamp`` in seconds since the job started,
 ``metric_name``, ``value``): a pandas DataFrame when pandas is installed, plain lists of
 rows otherwise. :meth:`~MetricsCollector.plot` writes a small PNG with matplotlib (an
-:class:`ImportError` naming the ``pip install`` when matplotlib is missing).
+:class:`ImportError` naming the ``pip install`` when matplotlib is missing);
+:meth:`~MetricsCollector.export_csv` writes the rows as CSV.
+
+A local training job keeps one (``estimator.training_job_analytics``);
+:func:`cloudwatch_metrics` fills one from CloudWatch for a job that ran on AWS.
 
 Pure Python: pandas and matplotlib are imported only by the methods that use them.
 """
@@ -106,6 +110,24 @@ class MetricsCollector:
 
     __call__ = feed
 
+    def add(self, name, value, timestamp):
+        """Record one point read elsewhere (CloudWatch): ``timestamp`` in epoch seconds."""
+        with self._lock:
+            self._series.setdefault(name, []).append(MetricPoint(timestamp - self.start_time, float(value)))
+
+    def final_metric_data(self):
+        """The latest value of each metric, shaped like ``DescribeTrainingJob``'s ``FinalMetricDataList``."""
+        import datetime
+
+        final = []
+        with self._lock:
+            for name, points in self._series.items():
+                if points:
+                    when = datetime.datetime.fromtimestamp(self.start_time + points[-1].timestamp,
+                                                           datetime.timezone.utc)
+                    final.append({"MetricName": name, "Value": points[-1].value, "Timestamp": when})
+        return final
+
     @property
     def names(self):
         """The metric names, in definition order."""
@@ -144,6 +166,17 @@ class MetricsCollector:
             return rows
         return pandas.DataFrame(rows, columns=["timestamp", "metric_name", "value"])
 
+    def export_csv(self, path):
+        """Write :meth:`records` to ``path`` as CSV (``timestamp,metric_name,value``), as SageMaker's
+        ``TrainingJobAnalytics.export_csv`` does; returns ``path``."""
+        import csv
+
+        with open(path, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=["timestamp", "metric_name", "value"])
+            writer.writeheader()
+            writer.writerows(self.records())
+        return path
+
     def plot(self, path, names=None, title=None):
         """Write a small PNG of the series (one panel per metric) to ``path``; returns ``path``.
 
@@ -174,3 +207,36 @@ class MetricsCollector:
             figure.suptitle(title)
         figure.savefig(path, format="png")
         return path
+
+
+CLOUDWATCH_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+
+
+def cloudwatch_metrics(session, description, period=60):
+    """A :class:`MetricsCollector` filled with a SageMaker training job's metrics from CloudWatch.
+
+    ``description`` is the job's ``DescribeTrainingJob`` response. Reads, as SageMaker Python
+    SDK's ``TrainingJobAnalytics`` does, the ``Average`` per ``period`` seconds of each metric
+    in namespace ``/aws/sagemaker/TrainingJobs`` between the job's start and end (metrics the
+    request defines, else every metric CloudWatch lists for the job).
+    """
+    import datetime
+
+    name = description["TrainingJobName"]
+    start = description.get("TrainingStartTime") or description["CreationTime"]
+    end = description.get("TrainingEndTime") or datetime.datetime.now(datetime.timezone.utc)
+    definitions = description.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
+    client = session._client("cloudwatch")
+    dimensions = [{"Name": "TrainingJobName", "Value": name}]
+    names = [definition["Name"] for definition in definitions] or sorted({
+        metric["MetricName"] for metric in client.list_metrics(
+            Namespace=CLOUDWATCH_NAMESPACE, Dimensions=dimensions).get("Metrics", [])})
+    collector = MetricsCollector(definitions, start_time=start.timestamp())
+    margin = datetime.timedelta(seconds=period)
+    for metric in names:
+        response = client.get_metric_statistics(
+            Namespace=CLOUDWATCH_NAMESPACE, MetricName=metric, Dimensions=dimensions, StartTime=start - margin,
+            EndTime=end + margin, Period=period, Statistics=["Average"])
+        for point in sorted(response.get("Datapoints", []), key=lambda point: point["Timestamp"]):
+            collector.add(metric, point["Average"], point["Timestamp"].timestamp())
+    return collector

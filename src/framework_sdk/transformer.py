@@ -2,7 +2,9 @@
 
 Input is ``s3://`` (or ``file://`` in local mode, sent as ``S3DataSource.S3Uri`` the way
 SageMaker Python SDK's local mode does); output defaults to
-``s3://<default bucket>/<job name>``. Arguments follow SageMaker Python SDK v2.
+``<session.default_output_path()><job name>``: ``s3://<default bucket>/<job name>`` on AWS,
+and locally a ``file://`` folder under the user's data folder unless a bucket is configured.
+Arguments follow SageMaker Python SDK v2.
 """
 from . import naming
 from .estimator import format_tags
@@ -98,7 +100,7 @@ class Transformer:
             for what, uri in (("transform data", data), ("output_path", self.output_path)):
                 if uri_scheme(uri) == "s3":
                     self.sagemaker_session.require_credentials(f"{what} {uri!r}")
-        output_path = self.output_path or f"s3://{self.sagemaker_session.default_bucket()}/{job_name}"
+        output_path = self.output_path or f"{self.sagemaker_session.default_output_path().rstrip('/')}/{job_name}"
         transform_input = {"DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": data}}}
         for key, value in (("ContentType", content_type), ("CompressionType", compression_type),
                            ("SplitType", split_type)):

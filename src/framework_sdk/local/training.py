@@ -12,6 +12,7 @@ from framework_sdk.local import runs
 from framework_sdk.local.backends.base import HostSpec, in_parallel
 from framework_sdk.local.errors import HostFailure, LocalModeError
 from framework_sdk.local.storage import is_file_uri, join, local_path
+from framework_sdk.metrics import MetricsCollector
 
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 STOP_GRACE_SECONDS = 5
@@ -66,6 +67,9 @@ class TrainingJob:
         self.status = {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting",
                        "CreationTime": _now(), "LastModifiedTime": _now()}
         self.group = f"fsdk-{self.name}"
+        # metric_definitions, applied to every log line of every host as SageMaker applies them
+        self.metrics = MetricsCollector(request["AlgorithmSpecification"].get("MetricDefinitions"),
+                                        start_time=self.status["CreationTime"].timestamp())
 
     # ------------------------------------------------------------------ public
     def start(self):
@@ -88,9 +92,13 @@ class TrainingJob:
 
     def describe(self):
         request = {key: value for key, value in self.request.items() if key != "TrainingJobName"}
-        return {"TrainingJobName": self.name,
-                "TrainingJobArn": f"arn:aws:sagemaker:local:000000000000:training-job/{self.name}",
-                **request, **self.status}
+        description = {"TrainingJobName": self.name,
+                       "TrainingJobArn": f"arn:aws:sagemaker:local:000000000000:training-job/{self.name}",
+                       **request, **self.status}
+        final = self.metrics.final_metric_data()
+        if final:
+            description["FinalMetricDataList"] = final
+        return description
 
     # ------------------------------------------------------------------ the run
     def _set(self, **fields):
@@ -98,6 +106,7 @@ class TrainingJob:
 
     def _line(self, host, line):
         self.logs.add(f"{host.name} | {line}")
+        self.metrics.feed(line)
 
     def _run(self):
         root = runs.new_root(self.name, self.work_dir)
