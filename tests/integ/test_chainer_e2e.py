@@ -78,21 +78,8 @@ def session(backend, workspace):
     assert list(scratch.iterdir()) == [], "local mode left temporary trees behind"
 
 
-def job_environment(session):
-    """Behind a TLS-intercepting proxy, pip inside the container needs the CA the image was built with.
-
-    The image keeps that bundle but does not point pip at it at run time, so a job that
-    installs a requirements.txt says so itself (what a user behind such a proxy does).
-    """
-    from framework_sdk import images
-
-    if session.backend_name == "docker" and images.ca_bundle():
-        return {"PIP_CERT": images.CA_BUNDLE_IN_IMAGE}
-    return None
-
-
 def chainer(session, workspace, entry_point, instance_count, **kwargs):
-    return Chainer(environment=job_environment(session), entry_point=entry_point, source_dir=str(workspace / "source"), instance_type="local",
+    return Chainer(entry_point=entry_point, source_dir=str(workspace / "source"), instance_type="local",
                    instance_count=instance_count, framework_version="7.8.1", hyperparameters={"epochs": 2},
                    output_path=f"file://{workspace}/models", sagemaker_session=session, **kwargs)
 
@@ -151,7 +138,7 @@ def test_attach_rebuilds_the_estimator(trained, session):
 
 
 def test_deploy_predict_and_delete(trained, workspace, session):
-    predictor = trained.deploy(initial_instance_count=1, instance_type="local", env=job_environment(session))
+    predictor = trained.deploy(initial_instance_count=1, instance_type="local")
     try:
         assert isinstance(predictor, ChainerPredictor)
         x, y = read_test_channel(workspace)
@@ -187,10 +174,10 @@ FRESH_PROCESS_SCRIPT = textwrap.dedent("""
     from framework_sdk import AWSError, LocalSession
     from framework_sdk.chainer import ChainerModel
 
-    backend, model_data, source_dir, data_file, env = sys.argv[1:6]
+    backend, model_data, source_dir, data_file = sys.argv[1:5]
     session = LocalSession(backend=backend)
     model = ChainerModel(model_data=model_data, entry_point="train.py", source_dir=source_dir,
-                         framework_version="7.8.1", sagemaker_session=session, env=json.loads(env))
+                         framework_version="7.8.1", sagemaker_session=session)
     predictor = model.deploy(initial_instance_count=1, instance_type="local")
     try:
         with np.load(data_file) as data:
@@ -208,8 +195,7 @@ def test_chainer_model_deploys_model_data_in_a_fresh_process(trained, workspace,
     script.write_text(FRESH_PROCESS_SCRIPT)
     data_file = workspace / "data" / "test" / "data.npz"
     result = subprocess.run(
-        [sys.executable, str(script), backend, trained.model_data, str(workspace / "source"), str(data_file),
-         json.dumps(job_environment(session))],
+        [sys.executable, str(script), backend, trained.model_data, str(workspace / "source"), str(data_file)],
         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     answer = json.loads(result.stdout.strip().splitlines()[-1])
