@@ -11,6 +11,10 @@ cached layer keyed by (environment, hash of the requirements) and returns the en
 additions that put it in front of the environment's own packages. A requirement the
 environment already satisfies is not installed again (as ``pip install -r`` in the image
 would leave it), so a layer never shadows, say, the image's numpy with another one.
+
+``folder_python(image)`` builds, once, the environment of a bring-your-own image folder
+(:mod:`framework_sdk.local.image_folders`): only its own pip steps, no toolkit, cached as
+``venvs/image-<folder>-<hash>`` and removed by :func:`prune` once the folder is gone.
 """
 import hashlib
 import json
@@ -104,11 +108,55 @@ def framework_python(framework, version):
     return python
 
 
+def folder_key(image, interpreter):
+    """Hash of what a bring-your-own image folder's environment is made from: pip steps, files, Python."""
+    digest = hashlib.sha256()
+    version = subprocess.run([str(interpreter), "-c", "import sys, platform; print(sys.version, platform.machine())"],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+    parts = [json.dumps([[step.requirements, list(step.args), step.needs] for step in image.pip_steps]),
+             *((image.folder / step.requirements).read_text() for step in image.pip_steps),
+             str(Path(interpreter).resolve()), version, sys.platform]
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def folder_python(image, interpreter=None):
+    """The python of the cached environment of a bring-your-own image folder, built on first use.
+
+    ``image`` has ``name``, ``folder`` and ``pip_steps`` (:class:`framework_sdk.images.PipStep`),
+    as :class:`framework_sdk.local.image_folders.ImageFolder` does. The environment holds only
+    what those steps install (the image needs nothing of framework-sdk); ``interpreter``
+    (default: this Python) creates it.
+    """
+    interpreter = interpreter or sys.executable
+    root = cache_dir() / "venvs" / f"image-{image.name}-{folder_key(image, interpreter)}"
+    python = python_in(root)
+    if (root / COMPLETE).is_file():
+        return python
+    with _lock(root):
+        if (root / COMPLETE).is_file():
+            return python
+        if root.exists():
+            log.info("removing %s: an earlier build of it did not finish", root)
+            shutil.rmtree(root)
+        started = time.monotonic()
+        log.info("building the environment of image folder %s in %s (once; later runs reuse it)",
+                 image.folder, root)
+        _build_environment(image, root, toolkit=False, interpreter=interpreter)
+        (root / COMPLETE).write_text(json.dumps({"image_folder": str(Path(image.folder).resolve()),
+                                                 "seconds": round(time.monotonic() - started, 1)}))
+        log.info("built the environment of %s in %.0f s", image.folder, time.monotonic() - started)
+    return python
+
+
 def prune():
-    """Delete environments whose toolkit source tree is gone (an old clone), and their layers."""
+    """Delete environments whose toolkit source tree or image folder is gone, and their layers."""
     removed = []
     for marker in cache_dir().glob(f"venvs/*/{COMPLETE}"):
-        source = _read_json(marker).get("toolkit_source")
+        data = _read_json(marker)
+        source = data.get("toolkit_source") or data.get("image_folder")
         if source and not Path(source).is_dir():
             removed.append(marker.parent)
     for marker in cache_dir().glob(f"layers/*/{COMPLETE}"):
@@ -129,9 +177,9 @@ def _read_json(path):
         return {}
 
 
-def _build_environment(spec, root):
+def _build_environment(spec, root, toolkit=True, interpreter=None):
     root.mkdir(parents=True)
-    _run([sys.executable, "-m", "venv", str(root)], root, "create the virtual environment")
+    _run([interpreter or sys.executable, "-m", "venv", str(root)], root, "create the virtual environment")
     python = python_in(root)
     for step in spec.pip_steps:
         if step.needs and not shutil.which(step.needs):
@@ -140,6 +188,8 @@ def _build_environment(spec, root):
                         step.needs, step.requirements, spec.name)
             continue
         _run([str(python), "-m", "pip", *step.command(spec.folder)], root, f"install {step.requirements}")
+    if not toolkit:
+        return
     toolkit_requirements = root / "toolkit-requirements.txt"
     toolkit_requirements.write_text(images.toolkit_requirements())
     _run([str(python), "-m", "pip", "install", "-r", str(toolkit_requirements)], root,

@@ -4,6 +4,7 @@ Order: ``LocalSession(backend=...)``, then ``FRAMEWORK_SDK_LOCAL_BACKEND``, then
 ``{"local": {"backend": ...}}`` in ``$XDG_CONFIG_HOME/framework-sdk/config.json``
 (``~/.config/framework-sdk/config.json``), then ``docker`` when an engine answers and
 ``process`` otherwise. The choice and its reason are logged on ``framework_sdk.local``.
+The same section may list ``"image_folders"`` for the process backend (bring-your-own images).
 """
 import json
 import logging
@@ -36,6 +37,16 @@ def user_config():
     if not isinstance(section, dict):
         raise LocalModeError(f'{path}: "local" must be an object such as {{"backend": "process"}}')
     return section
+
+
+def configured_image_folders(section=None):
+    """``"image_folders"`` of the ``local`` section: paths, ``~`` expanded, relative to the config file."""
+    section = user_config() if section is None else section
+    folders = section.get("image_folders", [])
+    if isinstance(folders, str) or not all(isinstance(folder, str) for folder in folders):
+        raise LocalModeError(f'{config_path()}: "image_folders" must be a list of folder paths, '
+                             f'such as ["~/src/decision-trees"]')
+    return [config_path().parent / Path(folder).expanduser() for folder in folders]
 
 
 def docker_engine_error(timeout=3):

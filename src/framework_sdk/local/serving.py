@@ -3,8 +3,14 @@
 Used by endpoints (``CreateEndpoint``) and batch transform. ``ModelServers.start()``
 returns once every host answers ``GET /ping`` with 200, or raises with the server's
 log tail when a host exits first or the bounded wait runs out.
+
+On a backend with cached requirement layers (the process backend), the inference code's
+``requirements.txt`` (``code/`` in the model, else ``SAGEMAKER_SUBMIT_DIRECTORY``) is
+installed once into a layer, never into the shared environment, and the server is told so
+(``FRAMEWORK_SDK_REQUIREMENTS_INSTALLED=1``), as for training jobs.
 """
 import http.client
+import os
 import threading
 import time
 
@@ -16,6 +22,7 @@ from framework_sdk.local.storage import is_file_uri, local_path
 STARTUP_TIMEOUT_SECONDS = 120
 PORT_ATTEMPTS = 3
 SUBMIT_DIRECTORY = "SAGEMAKER_SUBMIT_DIRECTORY"
+REQUIREMENTS_INSTALLED = "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"
 
 
 def ping(host, port, timeout=1.0):
@@ -58,6 +65,7 @@ class ModelServers:
         self.root = None
         self._stopped = threading.Event()
         self._lock = threading.Lock()
+        self._layer = None  # environment additions of the inference code's requirements layer
 
     @property
     def image(self):
@@ -101,6 +109,7 @@ class ModelServers:
         environment = dict(self.container.get("Environment", {}))
         environment.update(self.extra_environment)
         spec = HostSpec(name=name, role="serve", root=tree, environment=environment, port=port)
+        archives = []
         if model_dir is not None:
             archives = [model_dir] if model_dir.is_file() else sorted(model_dir.glob("*.tar.gz"))
             for archive in archives:
@@ -108,14 +117,61 @@ class ModelServers:
             if not archives:  # uncompressed model data: the folder itself is the model
                 spec.links.append((model_dir, "model"))
         code = environment.get(SUBMIT_DIRECTORY, "")
+        path = None
         if is_file_uri(code):
             path = local_path(code)
             if not path.exists():
                 raise LocalModeError(f"{SUBMIT_DIRECTORY}={code} does not exist on this machine")
+        elif code.startswith("s3://") and self._layers_requirements:
+            path = self._downloaded_code(code)  # here, so its requirements go into a layer too
+        if path is not None:
             relative = "code" if path.is_dir() else f"code-archive/{path.name}"
             spec.links.append((path, relative))
             environment[SUBMIT_DIRECTORY] = f"{self.backend.base_dir(spec)}/{relative}"
+        if self._layers_requirements:
+            self._add_layer(environment, tree / "model" if model_dir is None or archives else model_dir, path)
         return spec
+
+    @property
+    def _layers_requirements(self):
+        return hasattr(self.backend, "user_layer")
+
+    def _downloaded_code(self, uri):
+        folder = self.root / "submitted-code"
+        if not folder.exists():
+            self.storage.fetch(uri, folder)
+        files = [path for path in folder.iterdir()]
+        return files[0] if len(files) == 1 and files[0].is_file() else folder
+
+    def _add_layer(self, environment, model_folder, submitted):
+        """Put the inference code's requirements (installed once into a cached layer) on the path."""
+        if self._layer is None:
+            requirements = self._requirements_file(model_folder, submitted)
+            self._layer = self.backend.user_layer(self.image, requirements) if requirements else {}
+        if self._layer:
+            layer = dict(self._layer)
+            if environment.get("PYTHONPATH"):
+                layer["PYTHONPATH"] = f"{layer['PYTHONPATH']}{os.pathsep}{environment['PYTHONPATH']}"
+            environment.update(layer, **{REQUIREMENTS_INSTALLED: "1"})
+
+    def _requirements_file(self, model_folder, submitted):
+        """The ``requirements.txt`` the model server would pip-install: that of ``code/`` in the model,
+        else of ``SAGEMAKER_SUBMIT_DIRECTORY`` (a folder or a ``.tar.gz``); ``None`` when there is none."""
+        from framework_sdk.container.usercode import is_project
+
+        code = model_folder / "code"
+        if not code.is_dir():
+            if submitted is None:
+                return None
+            code = submitted
+            if submitted.is_file():  # an archive: unpack it once to read its requirements
+                code = self.root / "submitted-code-unpacked"
+                if not code.exists():
+                    runs.extract(submitted, code)
+        requirements = code / "requirements.txt"
+        if is_project(code) or not requirements.is_file():
+            return None
+        return requirements
 
     def _start_host(self, name, index, model_dir):
         fixed = self.serving_port + index - 1 if self.serving_port else None
@@ -167,7 +223,8 @@ class ModelServers:
             if time.monotonic() > deadline:
                 raise HostFailure(serving_message(
                     f"model server {self.name} did not answer /ping within {self.startup_timeout:g} s", host,
-                    "is still starting"), host=host.name)
+                    "is still starting" + (f" (it must listen on SAGEMAKER_BIND_TO_PORT={host.spec.port})"
+                                           if self.backend.name == "process" else "")), host=host.name)
             # Sleep on the host's exit event, so a crash is noticed at once.
             host.exited.wait(delay)
             delay = min(delay * 2, 0.1)

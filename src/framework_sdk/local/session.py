@@ -11,7 +11,7 @@ import sys
 
 from framework_sdk.exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
 from framework_sdk.local.clients import LocalSageMakerClient
-from framework_sdk.local.config import choose_backend, user_config
+from framework_sdk.local.config import choose_backend, configured_image_folders, user_config
 from framework_sdk.local.runtime import LocalRuntimeClient
 from framework_sdk.local.storage import Storage
 from framework_sdk.session import Session
@@ -23,14 +23,17 @@ class LocalSession(Session):
     """A session for ``instance_type="local"`` / ``"local_gpu"``.
 
     ``LocalSession(backend=None, work_dir=None, serving_port=None, python=None,
-    startup_timeout=None, docker_client=None, **session_arguments)``:
+    startup_timeout=None, docker_client=None, image_folders=None, **session_arguments)``:
 
     - ``backend``: ``"docker"`` or ``"process"`` (default: ``FRAMEWORK_SDK_LOCAL_BACKEND``,
       then the user config file, then docker when an engine answers, else process);
     - ``work_dir``: where per-run temporary trees go (default: the system temp folder);
     - ``serving_port``: a fixed port for the first endpoint instance (default: free ports);
     - ``python``: the interpreter the process backend runs instead of the framework's venv;
-    - ``startup_timeout``: seconds a model server may take to answer ``/ping`` (default 120).
+    - ``startup_timeout``: seconds a model server may take to answer ``/ping`` (default 120);
+    - ``image_folders``: folders of bring-your-own images the process backend runs by the
+      ``tag`` in their ``image.toml`` (:mod:`framework_sdk.local.image_folders`); the config
+      file's list comes after these.
 
     Each also reads from the ``local`` section of ``~/.config/framework-sdk/config.json``.
     """
@@ -38,7 +41,7 @@ class LocalSession(Session):
     local_mode = True
 
     def __init__(self, backend=None, work_dir=None, serving_port=None, python=None, startup_timeout=None,
-                 docker_client=None, **session_arguments):
+                 docker_client=None, image_folders=None, **session_arguments):
         super().__init__(**session_arguments)
         config = user_config()
         self.backend_name, self.backend_reason = choose_backend(backend)
@@ -49,7 +52,8 @@ class LocalSession(Session):
         else:
             from framework_sdk.local.backends.process import ProcessBackend
 
-            self.backend = ProcessBackend(python or config.get("python"))
+            self.backend = ProcessBackend(python or config.get("python"),
+                                          [*(image_folders or ()), *configured_image_folders(config)])
         self.storage = Storage(lambda: self.s3_client)
         self._clients["sagemaker"] = LocalSageMakerClient(
             self.backend, self.storage, work_dir=work_dir or config.get("work_dir"),

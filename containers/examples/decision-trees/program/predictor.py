@@ -1,5 +1,7 @@
 """The inference app: `/ping` and CSV `/invocations` for the decision tree in /opt/ml/model.
 
+/opt/ml is $SAGEMAKER_BASE_DIR when set (framework-sdk's process backend runs it outside a container).
+
 The model is loaded when the app is imported (gunicorn --preload), so the server
 answers `/ping` only once it can predict.
 """
@@ -13,7 +15,7 @@ import numpy as np
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-MODEL_PATH = "/opt/ml/model/decision-tree-model.joblib"
+MODEL_PATH = os.path.join(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "model", "decision-tree-model.joblib")
 MAX_PAYLOAD_MB = int(os.environ.get("SAGEMAKER_MAX_PAYLOAD_IN_MB", "6"))
 CSV = "text/csv"
 

@@ -1,19 +1,29 @@
-"""The process backend: each host is a child process running the toolkit against its own /opt/ml tree.
+"""The process backend: each host is a child process running against its own /opt/ml tree.
 
-No Docker needed. A framework image name (``framework-sdk-chainer:7.8.1-cpu-py3``)
-stands for the framework's cached virtual environment
-(:func:`framework_sdk.venvs.framework_python`); a bring-your-own image cannot run
-here. Each host runs ``python -m framework_sdk.container train|serve`` in its own
-process group, with ``SAGEMAKER_BASE_DIR`` pointing at its tree; ``file://``
-channels and code are symbolic links inside the tree. Hosts share this machine, so
-a multi-host job's MPI ranks all run here (``FRAMEWORK_SDK_LOCAL_HOSTS=1``).
+No Docker needed. What runs depends on the image name:
+
+- a framework image (``framework-sdk-chainer:7.8.1-cpu-py3``) stands for the framework's
+  cached virtual environment (:func:`framework_sdk.venvs.framework_python`); each host runs
+  ``python -m framework_sdk.container train|serve`` (``python=`` overrides that interpreter);
+- a bring-your-own image stands for the folder it is built from
+  (:mod:`framework_sdk.local.image_folders`): its ``train`` / ``serve`` program runs with
+  that folder's cached environment first on ``PATH`` (:func:`framework_sdk.venvs.folder_python`).
+
+Each host runs in its own process group with ``SAGEMAKER_BASE_DIR`` pointing at its tree
+(and ``SAGEMAKER_BIND_TO_PORT`` for ``serve``); ``file://`` channels and code are symbolic
+links inside the tree. Hosts share this machine, so a multi-host job's MPI ranks all run
+here (``FRAMEWORK_SDK_LOCAL_HOSTS=1``).
 """
+import dataclasses
 import os
 import signal
 import subprocess
 
+from framework_sdk.local import image_folders
 from framework_sdk.local.backends.base import Backend, Host
 from framework_sdk.local.errors import LocalModeError
+
+BASE_DIR = "/opt/ml"
 
 
 def parse_framework_image(image):
@@ -30,14 +40,34 @@ def parse_framework_image(image):
     return framework, version
 
 
+def hardcoded_base_dir_hint(root):
+    """What to tell the user of a program that looked for files under /opt/ml instead of its tree."""
+    return (f"[framework-sdk] this program looked for {BASE_DIR}, but the process backend gives each host "
+            f"its own tree in SAGEMAKER_BASE_DIR={root} (and its port in SAGEMAKER_BIND_TO_PORT): make the "
+            f"program read SAGEMAKER_BASE_DIR (default {BASE_DIR}), or run the image with the docker backend "
+            f"(LocalSession(backend='docker'))")
+
+
 class ProcessHost(Host):
-    def __init__(self, spec, process, on_line=None, on_exit=None):
+    def __init__(self, spec, process, on_line=None, on_exit=None, check_base_dir=False):
         super().__init__(spec, on_line, on_exit)
         self.process = process
+        self.check_base_dir = check_base_dir  # a bring-your-own program: explain a hardcoded /opt/ml
 
     def _stream(self):
+        mentions_base_dir = False
         for raw in self.process.stdout:
-            yield raw.decode("utf-8", "replace").rstrip("\r\n")
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            mentions_base_dir = mentions_base_dir or BASE_DIR in line
+            yield line
+        if self.check_base_dir and mentions_base_dir and not self.stopping and self._failed():
+            yield hardcoded_base_dir_hint(self.spec.root)
+
+    def _failed(self):
+        try:
+            return self.process.wait(timeout=10) != 0
+        except subprocess.TimeoutExpired:  # closed its output but runs on: not for us to judge here
+            return False
 
     def _exit_status(self):
         self.process.stdout.close()
@@ -65,35 +95,100 @@ class ProcessHost(Host):
         self._signal_group(signal.SIGKILL)
 
 
+@dataclasses.dataclass(frozen=True)
+class Toolkit:
+    """A framework image: the toolkit in the framework's environment."""
+
+    python: str
+    framework: str = None
+
+    def command(self, role):
+        return [self.python, "-m", "framework_sdk.container", role]
+
+    def environment(self, spec):
+        # what the framework image sets with ENV: its serving and training defaults
+        environment = {"FRAMEWORK_SDK_FRAMEWORK": self.framework} if self.framework else {}
+        if spec.port:  # on loopback only, as the docker backend publishes ports
+            environment["FRAMEWORK_SDK_BIND_HOST"] = "127.0.0.1"
+        return environment
+
+    def cwd(self, spec):
+        return str(spec.root)
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderImage:
+    """A bring-your-own image: its folder's programs in the folder's environment."""
+
+    image: image_folders.ImageFolder
+    python: str
+
+    def command(self, role):
+        return self.image.command(role)
+
+    def environment(self, spec):
+        venv_bin = os.path.dirname(self.python)
+        programs = list(dict.fromkeys(str(path.parent) for path in self.image.programs.values()))
+        return {**self.image.environment,
+                "PATH": os.pathsep.join([venv_bin, *programs, os.environ.get("PATH", os.defpath)]),
+                "VIRTUAL_ENV": os.path.dirname(venv_bin),
+                "PYTHONDONTWRITEBYTECODE": "1"}  # leave no __pycache__ in the user's folder
+
+    def cwd(self, spec):
+        return str(self.image.workdir or spec.root)
+
+
 class ProcessBackend(Backend):
     name = "process"
 
-    def __init__(self, python=None):
+    def __init__(self, python=None, image_folders=()):
         self._python = python  # an interpreter that overrides the framework venvs (tests, power users)
+        self.image_folders = list(image_folders)
         self._resolved = {}
 
     def base_dir(self, spec):
         return str(spec.root)
 
-    def python_for(self, image):
-        """The interpreter standing in for ``image``."""
-        if self._python:
-            return self._python
+    def resolve(self, image):
+        """What runs ``image`` here (:class:`Toolkit` or :class:`FolderImage`), built on first use."""
         if image not in self._resolved:
-            parsed = parse_framework_image(image)
-            if parsed is None:
-                raise LocalModeError(
-                    f"the process backend cannot run image {image!r}: it only runs framework-sdk framework "
-                    f"images (framework-sdk-<framework>:<version>-...), whose Python environment it builds "
-                    f"itself. Run this bring-your-own image with the docker backend "
-                    f"(LocalSession(backend='docker') or FRAMEWORK_SDK_LOCAL_BACKEND=docker)")
-            from framework_sdk import venvs
+            folder = image_folders.resolve(image, self.image_folders)
+            if folder is not None:
+                from framework_sdk import venvs
 
-            self._resolved[image] = str(venvs.framework_python(*parsed))
+                self._resolved[image] = FolderImage(folder, str(venvs.folder_python(folder, folder.interpreter())))
+            else:
+                parsed = parse_framework_image(image)
+                if self._python:
+                    self._resolved[image] = Toolkit(self._python, parsed[0] if parsed else None)
+                elif parsed is None:
+                    raise LocalModeError(self._unresolved_message(image))
+                else:
+                    from framework_sdk import venvs
+
+                    self._resolved[image] = Toolkit(str(venvs.framework_python(*parsed)), parsed[0])
         return self._resolved[image]
 
+    def _unresolved_message(self, image):
+        tags = image_folders.registered_tags(self.image_folders)
+        known = (f" (the registered image folders answer to: {', '.join(sorted(tags))})" if tags
+                 else " (no image folders are registered)")
+        return (f"the process backend cannot run image {image!r}: it is no framework-sdk framework image "
+                f"(framework-sdk-<framework>:<version>-...), and no image folder stands for it{known}. "
+                f"Either run it with the docker backend (LocalSession(backend='docker') or "
+                f"FRAMEWORK_SDK_LOCAL_BACKEND=docker), or give the process backend the folder it is built "
+                f"from: name the folder as the image ('file:///path/to/folder'), or register it with "
+                f"LocalSession(image_folders=['/path/to/folder']) (or \"image_folders\" in the \"local\" section "
+                f"of ~/.config/framework-sdk/config.json) with tag = {image_folders.normalize(image)!r} in its "
+                f"image.toml. The folder's train and serve must read SAGEMAKER_BASE_DIR and "
+                f"SAGEMAKER_BIND_TO_PORT (see doc/bring-your-own.md)")
+
+    def python_for(self, image):
+        """The interpreter standing in for ``image``."""
+        return self.resolve(image).python
+
     def check_image(self, image):
-        self.python_for(image)
+        self.resolve(image)
 
     def user_layer(self, image, requirements_file):
         """Environment additions that put ``requirements_file`` (installed once, cached) on the path."""
@@ -102,10 +197,11 @@ class ProcessBackend(Backend):
         return venvs.user_layer(self.python_for(image), str(requirements_file))
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
-        python = self.python_for(image)
+        runner = self.resolve(image)
         hosts = []
         try:
             for spec in specs:
+                command = runner.command(spec.role)
                 for path, relative in spec.links:
                     link = spec.root / relative
                     link.parent.mkdir(parents=True, exist_ok=True)
@@ -113,19 +209,17 @@ class ProcessBackend(Backend):
                         link.rmdir()
                     link.symlink_to(path)
                 env = dict(os.environ)
-                framework = parse_framework_image(image)
-                if framework:  # what the framework image sets with ENV: its serving and training defaults
-                    env["FRAMEWORK_SDK_FRAMEWORK"] = framework[0]
+                env.update(runner.environment(spec))
                 env.update(spec.environment)
                 env.update(SAGEMAKER_BASE_DIR=str(spec.root), PYTHONUNBUFFERED="1",
                            FRAMEWORK_SDK_LOCAL_HOSTS="1")
-                if spec.port:  # on loopback only, as the docker backend publishes ports
-                    env.update(SAGEMAKER_BIND_TO_PORT=str(spec.port), FRAMEWORK_SDK_BIND_HOST="127.0.0.1")
+                if spec.port:
+                    env["SAGEMAKER_BIND_TO_PORT"] = str(spec.port)
                 process = subprocess.Popen(
-                    [python, "-m", "framework_sdk.container", spec.role], cwd=str(spec.root), env=env,
+                    command, cwd=runner.cwd(spec), env=env,
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     start_new_session=True)
-                host = ProcessHost(spec, process, on_line, on_exit)
+                host = ProcessHost(spec, process, on_line, on_exit, check_base_dir=isinstance(runner, FolderImage))
                 hosts.append(host)
                 host.watch()
         except BaseException:
