@@ -109,11 +109,16 @@ def framework_python(framework, version):
 
 
 def folder_key(image, interpreter):
-    """Hash of what a bring-your-own image folder's environment is made from: pip steps, files, Python."""
+    """Hash of what a bring-your-own image folder's environment is made from: folder, pip steps, files, Python."""
     digest = hashlib.sha256()
-    version = subprocess.run([str(interpreter), "-c", "import sys, platform; print(sys.version, platform.machine())"],
-                             capture_output=True, text=True, check=True, timeout=60).stdout
-    parts = [json.dumps([[step.requirements, list(step.args), step.needs] for step in image.pip_steps]),
+    probe = "import sys, platform; print(sys.version, platform.machine())"
+    if str(interpreter) == sys.executable:
+        version = f"{sys.version} {platform.machine()}\n"
+    else:
+        version = subprocess.run([str(interpreter), "-c", probe], capture_output=True, text=True, check=True,
+                                 timeout=60).stdout
+    parts = [str(Path(image.folder).resolve()),
+             json.dumps([[step.requirements, list(step.args), step.needs] for step in image.pip_steps]),
              *((image.folder / step.requirements).read_text() for step in image.pip_steps),
              str(Path(interpreter).resolve()), version, sys.platform]
     for part in parts:
@@ -148,6 +153,7 @@ def folder_python(image, interpreter=None):
         (root / COMPLETE).write_text(json.dumps({"image_folder": str(Path(image.folder).resolve()),
                                                  "seconds": round(time.monotonic() - started, 1)}))
         log.info("built the environment of %s in %.0f s", image.folder, time.monotonic() - started)
+    prune()
     return python
 
 

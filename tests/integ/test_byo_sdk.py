@@ -1,28 +1,57 @@
-"""The decision-tree bring-your-own image through the SDK in local mode: fit, batch transform, deploy, predict."""
+"""The decision-tree bring-your-own image through the SDK in local mode, on both backends: fit, batch
+transform, deploy, predict.
+
+docker runs the image built from containers/examples/decision-trees; process runs the same folder
+without Docker, found by the ``tag`` in its image.toml (``LocalSession(image_folders=[...])``).
+"""
+from pathlib import Path
+
 import pytest
 
 from framework_sdk import CSVDeserializer, CSVSerializer, Estimator, LocalSession
 
 from test_byo import iris_like
 
-pytestmark = pytest.mark.docker
+FOLDER = Path(__file__).resolve().parents[2] / "containers" / "examples" / "decision-trees"
 
 
-@pytest.fixture
-def session(docker_client):
-    session = LocalSession(backend="docker", docker_client=docker_client)
-    yield session
+def processes_under(folder):
+    """Pids of processes whose SAGEMAKER_BASE_DIR lies in ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if f"SAGEMAKER_BASE_DIR={folder}".encode() in (entry / "environ").read_bytes():
+                found.append(entry.name)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "process"])
+def session_and_image(request, tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    if request.param == "docker":
+        client = request.getfixturevalue("docker_client")
+        image = request.getfixturevalue("decision_tree_image")
+        session = LocalSession(backend="docker", docker_client=client, work_dir=str(runs))
+    else:
+        image = "decision-trees:latest"  # the tag in the folder's image.toml
+        session = LocalSession(backend="process", image_folders=[FOLDER], work_dir=str(runs))
+    yield session, image
     session.close()
+    assert list(runs.iterdir()) == [] and processes_under(runs) == []
 
 
-def test_fit_transform_deploy_predict(session, decision_tree_image, tmp_path):
+def test_fit_transform_deploy_predict(session_and_image, tmp_path):
+    session, image = session_and_image
     labels, features = iris_like()
     data = tmp_path / "data"
     data.mkdir()
     (data / "iris.csv").write_text("".join(f"{label},{','.join(map(str, row))}\n"
                                            for label, row in zip(labels, features)))
 
-    tree = Estimator(decision_tree_image, "SageMakerRole", 1, "local", sagemaker_session=session,
+    tree = Estimator(image, "SageMakerRole", 1, "local", sagemaker_session=session,
                      hyperparameters={"max_leaf_nodes": 8}, output_path=f"file://{tmp_path}/models")
     tree.fit(f"file://{data}")
     assert tree.model_data.startswith(f"file://{tmp_path}/models/")
@@ -35,7 +64,8 @@ def test_fit_transform_deploy_predict(session, decision_tree_image, tmp_path):
                                    output_path=f"file://{tmp_path}/predictions")
     transformer.transform(f"file://{batch}", content_type="text/csv", split_type="Line")
     predicted = (tmp_path / "predictions" / "payload.csv.out").read_text().splitlines()
-    assert len(predicted) == len(test_features)
+    assert len(predicted) == len(test_features)  # one prediction per input line
+    assert set(predicted) <= set(labels)
     assert sum(p == label for p, label in zip(predicted, test_labels)) >= 36
 
     predictor = tree.deploy(1, "local", serializer=CSVSerializer(), deserializer=CSVDeserializer())
