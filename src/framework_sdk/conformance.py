@@ -14,6 +14,13 @@
   ``SAGEMAKER_MAX_PAYLOAD_IN_MB``; keeps serving after all of them; serves
   ``/execution-parameters``; stops on SIGTERM.
 
+Framework images (ours, or any with a training toolkit) run the user's script: give
+``entry_point`` (and ``source_dir``) and the code is laid out at ``/opt/ml/code`` with the
+``sagemaker_program`` / ``sagemaker_submit_directory`` hyperparameters for ``train``, and
+``SAGEMAKER_PROGRAM`` / ``SAGEMAKER_SUBMIT_DIRECTORY`` for ``serve`` (the same script
+holds ``model_fn``, or name another with ``serving_entry_point``). The script reads the
+CSV of the ``training`` channel (label first, then four features, three classes).
+
 A result is ``pass``, ``warn`` (allowed, but SageMaker users would expect otherwise, or
 an optional feature is missing), ``fail`` (breaks the contract) or ``skip`` (could not be
 run because an earlier step failed). :func:`format_table` prints them; :func:`passed` is
@@ -40,6 +47,7 @@ UNKNOWN_TYPE = "application/x-fsdk-conformance-unknown"
 FEATURES = 4
 CLASSES = 3
 ROWS = 60
+CODE_DIR = "/opt/ml/code"
 
 
 class ConformanceError(ConfigurationError):
@@ -144,6 +152,21 @@ class _Workspace:
         self.client, self.image = client, image
         self.root = tempfile.mkdtemp(prefix="fsdk-check-")
 
+    def add_code(self, entry_point, source_dir=None):
+        """Copy the user's code into the workspace; returns the entry point's path inside it."""
+        from .packaging import resolve_entry_point
+
+        program = resolve_entry_point(entry_point, source_dir)
+        self.code = os.path.join(self.root, "code")
+        if source_dir:
+            shutil.copytree(source_dir, self.code, ignore=shutil.ignore_patterns("__pycache__", ".git"))
+        else:
+            os.makedirs(self.code)
+            shutil.copy2(entry_point, os.path.join(self.code, program))
+        return program
+
+    code = None
+
     def ml_tree(self, name, channel, hyperparameters, channel_files):
         tree = os.path.join(self.root, name)
         config = os.path.join(tree, "input", "config")
@@ -159,6 +182,8 @@ class _Workspace:
         for file_name, content in channel_files.items():
             with open(os.path.join(data, file_name), "wb") as file:
                 file.write(content)
+        if self.code:
+            shutil.copytree(self.code, os.path.join(tree, "code"))
         return tree
 
     def close(self):
@@ -193,14 +218,18 @@ def _read(path):
 
 
 def check(image, client=None, *, channel="training", hyperparameters=None, environment=None, model_dir=None,
-          timeout=300, progress=None):
+          timeout=300, progress=None, entry_point=None, source_dir=None, serving_entry_point=None):
     """Run the conformance suite against ``image``; returns the list of :class:`CheckResult`.
 
     ``channel`` names the training channel the generated CSV goes to; ``hyperparameters``
     and ``environment`` are passed to every run. ``model_dir`` serves that folder instead of
     training first. ``timeout`` bounds each container run and each wait for ``/ping``.
-    ``progress`` is called with each result as it is decided.
+    ``progress`` is called with each result as it is decided. ``entry_point`` (in
+    ``source_dir``) is the user script a framework image runs for ``train`` and, unless
+    ``serving_entry_point`` names another file of ``source_dir``, for ``serve``.
     """
+    if (source_dir or serving_entry_point) and not entry_point:
+        raise ConformanceError("source_dir and serving_entry_point go with entry_point: the training script")
     client = _docker_client(client)
     import docker
 
@@ -212,6 +241,8 @@ def check(image, client=None, *, channel="training", hyperparameters=None, envir
     suite = _Suite(client, image, channel, dict(hyperparameters or {}), dict(environment or {}), timeout,
                    progress)
     try:
+        if entry_point:
+            suite.use_code(entry_point, source_dir, serving_entry_point)
         trained = suite.train()
         suite.serve(model_dir or trained)
     finally:
@@ -228,6 +259,20 @@ class _Suite:
         self.workspace = _Workspace(client, image)
         self.results = []
         self.labels, self.features = sample_data()
+
+    def use_code(self, entry_point, source_dir, serving_entry_point):
+        """Run the user's script: hyperparameters for ``train``, environment for ``serve``."""
+        from .packaging import resolve_entry_point
+
+        try:
+            program = self.workspace.add_code(entry_point, source_dir)
+            serving = resolve_entry_point(serving_entry_point, source_dir) if serving_entry_point else program
+        except (ConfigurationError, OSError) as error:
+            raise ConformanceError(f"cannot use the user code: {error}") from None
+        self.hyperparameters.update(sagemaker_program=program, sagemaker_submit_directory=CODE_DIR)
+        self.serving_environment = {"SAGEMAKER_PROGRAM": serving, "SAGEMAKER_SUBMIT_DIRECTORY": CODE_DIR}
+
+    serving_environment = {}
 
     def record(self, name, status, detail=""):
         result = CheckResult(name, status, detail)
@@ -300,10 +345,14 @@ class _Suite:
             return
         import requests
 
-        environment = {"SAGEMAKER_MAX_PAYLOAD_IN_MB": str(PAYLOAD_LIMIT_MB), **self.environment}
+        environment = {"SAGEMAKER_MAX_PAYLOAD_IN_MB": str(PAYLOAD_LIMIT_MB), **self.serving_environment,
+                       **self.environment}
+        volumes = {os.path.abspath(model_dir): {"bind": "/opt/ml/model", "mode": "rw"}}
+        if self.workspace.code:
+            volumes[self.workspace.code] = {"bind": CODE_DIR, "mode": "ro"}
         container = self.client.containers.run(
             self.image, ["serve"], name=f"{self.prefix}-serve", detach=True, environment=environment,
-            volumes={os.path.abspath(model_dir): {"bind": "/opt/ml/model", "mode": "rw"}},
+            volumes=volumes,
             ports={CONTAINER_PORT: ("127.0.0.1", None)}, labels={"org.framework-sdk.check": self.prefix})
         try:
             with requests.Session() as http:

@@ -8,6 +8,7 @@ Session's boto3 clients do.
 import datetime
 import threading
 
+from framework_sdk.local import registry
 from framework_sdk.local.runtime import client_error
 from framework_sdk.local.serving import ModelServers
 from framework_sdk.local.training import TrainingJob
@@ -50,6 +51,7 @@ class Endpoint:
             self.servers.start()
             self._urls = self.servers.urls
             self.status = "InService"
+            registry.register(self.name, self._urls, image=self.servers.image)  # found by name elsewhere
         except BaseException as error:
             self.failure = str(error)
             self.status = "Failed"
@@ -58,6 +60,7 @@ class Endpoint:
 
     def stop(self):
         self.status = "Deleting"
+        registry.unregister(self.name)
         self.servers.stop()
 
     def describe(self):

@@ -1,0 +1,76 @@
+"""`framework-sdk check` against our own framework images, running a user script through the toolkit."""
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from framework_sdk.cli import main
+
+pytestmark = pytest.mark.docker
+
+# Nearest-centroid classifier in numpy: trains on the check's CSV (label first), serves with model_fn.
+CENTROIDS = textwrap.dedent('''
+    """Nearest-centroid classifier: `train` via SM_* variables, `serve` via model_fn/predict_fn."""
+    import glob
+    import os
+
+    import numpy as np
+
+
+    class BadInput(ValueError):
+        status_code = 400  # the model server answers 400 with this message
+
+
+    def model_fn(model_dir):
+        saved = np.load(os.path.join(model_dir, "centroids.npz"))
+        return saved["classes"], saved["centroids"]
+
+
+    def predict_fn(data, model):
+        classes, centroids = model
+        rows = np.asarray(data, dtype=float)
+        rows = rows[None, :] if rows.ndim == 1 else rows
+        if rows.ndim != 2 or rows.shape[1] != centroids.shape[1]:
+            raise BadInput(f"expected rows of {centroids.shape[1]} features, got an array of shape {rows.shape}")
+        distances = ((rows[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=-1)
+        return classes[distances.argmin(axis=1)]
+
+
+    if __name__ == "__main__":
+        files = sorted(glob.glob(os.path.join(os.environ["SM_CHANNEL_TRAINING"], "*")))
+        if not files:
+            raise SystemExit("no files in the training channel: give fit() a CSV (label first)")
+        table = np.vstack([np.loadtxt(name, delimiter=",", ndmin=2) for name in files])
+        labels, features = table[:, 0], table[:, 1:]
+        classes = np.unique(labels)
+        centroids = np.stack([features[labels == label].mean(axis=0) for label in classes])
+        model = (classes, centroids)
+        print(f"accuracy={(predict_fn(features, model) == labels).mean():.3f}", flush=True)
+        np.savez(os.path.join(os.environ["SM_MODEL_DIR"], "centroids.npz"), classes=classes, centroids=centroids)
+''')
+
+
+def test_check_passes_the_python_image_with_a_user_script(docker_client, python_image, tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "centroids.py").write_text(CENTROIDS)
+    result = CliRunner().invoke(main, ["check", python_image, "--entry-point", "centroids.py",
+                                       "--source-dir", str(source), "--timeout", "120"])
+    table = result.stdout
+    assert result.exit_code == 0, result.output
+    for check in ("train: exits 0 on valid input", "train: writes the model to /opt/ml/model",
+                  "train: writes output/failure on an empty channel",
+                  "train: writes output/failure on a garbage channel",
+                  "serve: /ping only when /invocations works", "serve: handles text/csv",
+                  "serve: handles application/json", "serve: handles application/x-npy",
+                  "serve: 415 for an unknown content type", "serve: 400 for a malformed body",
+                  "serve: 400 for the wrong number of features", "serve: keeps serving after bad requests"):
+        assert f"PASS    {check}" in table, table
+    assert "FAIL" not in table
+    assert docker_client.containers.list(all=True, filters={"label": "org.framework-sdk.check"}) == []
+
+
+def test_check_without_the_script_says_what_is_missing(docker_client, python_image):
+    result = CliRunner().invoke(main, ["check", python_image, "--source-dir", "."])
+    assert result.exit_code != 0
+    assert "go with entry_point" in result.output
