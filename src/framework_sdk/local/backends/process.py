@@ -40,12 +40,12 @@ def parse_framework_image(image):
     return framework, version
 
 
-def hardcoded_base_dir_hint(root):
+def hardcoded_base_dir_hint(spec):
     """What to tell the user of a program that looked for files under /opt/ml instead of its tree."""
+    port = f" (and its port in SAGEMAKER_BIND_TO_PORT={spec.port})" if spec.port else ""
     return (f"[framework-sdk] this program looked for {BASE_DIR}, but the process backend gives each host "
-            f"its own tree in SAGEMAKER_BASE_DIR={root} (and its port in SAGEMAKER_BIND_TO_PORT): make the "
-            f"program read SAGEMAKER_BASE_DIR (default {BASE_DIR}), or run the image with the docker backend "
-            f"(LocalSession(backend='docker'))")
+            f"its own tree in SAGEMAKER_BASE_DIR={spec.root}{port}: make the program read SAGEMAKER_BASE_DIR "
+            f"(default {BASE_DIR}), or run the image with the docker backend (LocalSession(backend='docker'))")
 
 
 class ProcessHost(Host):
@@ -61,7 +61,7 @@ class ProcessHost(Host):
             mentions_base_dir = mentions_base_dir or BASE_DIR in line
             yield line
         if self.check_base_dir and mentions_base_dir and not self.stopping and self._failed():
-            yield hardcoded_base_dir_hint(self.spec.root)
+            yield hardcoded_base_dir_hint(self.spec)
 
     def _failed(self):
         try:
