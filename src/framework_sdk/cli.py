@@ -84,7 +84,13 @@ def _channels(values):
 
 
 def _guess_content_type(path):
-    return CONTENT_TYPES.get(os.path.splitext(str(path or ""))[1].lower())
+    """The content type of a file by its extension; of a folder, when all its files agree; else None."""
+    path = str(path or "")
+    if os.path.isdir(path):
+        types = {_guess_content_type(os.path.join(root, name))
+                 for root, _, names in os.walk(path) for name in names if not name.startswith(".")}
+        return types.pop() if len(types) == 1 else None
+    return CONTENT_TYPES.get(os.path.splitext(path)[1].lower())
 
 
 def _is_framework(name):
@@ -123,7 +129,9 @@ def _friendly_errors(what):
     def interrupt(signum, frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = signal.signal(signal.SIGTERM, interrupt) if _main_thread() else None
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and `kill -INT` must still stop them.
+    handlers = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: interrupt}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()} if _main_thread() else {}
     try:
         yield
     except SDKError as error:
@@ -132,8 +140,8 @@ def _friendly_errors(what):
         click.echo(f"\ninterrupted: {what} was stopped and removed", err=True)
         raise SystemExit(130) from None
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _main_thread():
@@ -359,11 +367,15 @@ def serve(image_or_framework, model_data, entry_point, source_dir, framework_ver
       framework-sdk serve chainer --model-data model.tar.gz --entry-point inference.py --port 0
     """
     from framework_sdk import naming
-    from framework_sdk.local import registry
-    from framework_sdk.local.errors import PortInUse
+    from framework_sdk.local import registry, runs
 
     env = _pairs(environment, "--env")
     with _friendly_errors("the endpoint"):
+        taken = [number for number in range(port, port + instance_count) if not runs.port_is_free(number)] \
+            if port else []
+        if taken:
+            raise click.ClickException(f"port {taken[0]} is already in use on this machine: stop what uses it, "
+                                       f"pick another with --port, or use --port 0 for free ports")
         session = _local_session(backend, serving_port=port or None, startup_timeout=startup_timeout)
         try:
             model = _model(image_or_framework, model_data, entry_point, source_dir, framework_version, env,
@@ -376,11 +388,7 @@ def serve(image_or_framework, model_data, entry_point, source_dir, framework_ver
                     endpoint_name = naming.name_from_base(endpoint_name)
             click.echo(f"starting endpoint {endpoint_name} ({instance_count} instance(s) on the "
                        f"{session.backend_name} backend); waiting for /ping ...", err=True)
-            try:
-                model.deploy(instance_count, instance_type, endpoint_name=endpoint_name)
-            except PortInUse as error:
-                raise click.ClickException(f"{error}: stop what uses it, pick another with --port, or use "
-                                           f"--port 0 for a free one") from error
+            model.deploy(instance_count, instance_type, endpoint_name=endpoint_name)
             endpoint = session.sagemaker_client.endpoints[endpoint_name]
             _follow(endpoint.servers.logs)
             click.echo(f"endpoint {endpoint_name} is serving at {', '.join(endpoint.urls)}")
@@ -454,7 +462,7 @@ def predict(endpoint, content_type, accept, custom_attributes, timeout, file):
     import requests
 
     url = _invocations_url(endpoint)
-    headers = {"Content-Type": content_type or _guess_content_type(file.name) or "text/csv"}
+    headers = {"Content-Type": content_type or _guess_content_type(getattr(file, "name", "")) or "text/csv"}
     if accept:
         headers["Accept"] = accept
     if custom_attributes:
@@ -467,9 +475,7 @@ def predict(endpoint, content_type, accept, custom_attributes, timeout, file):
     if response.status_code >= 400:
         raise click.ClickException(f"{url} answered {response.status_code} {response.reason}: "
                                    f"{response.text.strip()}")
-    out = click.get_binary_stream("stdout")
-    out.write(response.content)
-    out.flush()
+    click.echo(response.content, nl=False)  # bytes go to stdout as they came
 
 
 def _invocations_url(endpoint):
@@ -539,7 +545,7 @@ def transform(image_or_framework, model_data, input_uri, output_uri, content_typ
     if output_uri:
         output_uri = _uri(output_uri, "--output", must_exist=False)
     if content_type is None and input_uri.startswith("file://"):
-        content_type = _guess_content_type(input_uri)
+        content_type = _guess_content_type(input_uri[len("file://"):])
     if assemble_with is None and split_type == "Line":
         assemble_with = "Line"
     with _friendly_errors("the transform job"):
@@ -551,6 +557,9 @@ def transform(image_or_framework, model_data, input_uri, output_uri, content_typ
                                             assemble_with=assemble_with, output_path=output_uri, accept=accept,
                                             max_concurrent_transforms=max_concurrent_transforms,
                                             max_payload=max_payload)
+            from framework_sdk import naming
+
+            job_name = job_name or naming.name_from_base(naming.base_name_from_image(model.image_uri))
             transformer.transform(input_uri, content_type=content_type, split_type=split_type, job_name=job_name,
                                   wait=False)
             name = transformer.latest_transform_job.name
