@@ -5,7 +5,6 @@ import logging
 import os
 import subprocess
 import tarfile
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -107,6 +107,8 @@ def folder_named_by(image):
             return None
     else:
         return None
+    if not path.is_dir():
+        raise LocalModeError(f"image {image!r} names {path}, which is not a folder on this machine")
     if not (path / "Dockerfile").is_file():
         raise LocalModeError(f"image {image!r} names {path}, which has no Dockerfile: the process backend "
                              f"runs a bring-your-own image from the folder it is built from")
