@@ -49,25 +49,86 @@ CENTROIDS = textwrap.dedent('''
         np.savez(os.path.join(os.environ["SM_MODEL_DIR"], "centroids.npz"), classes=classes, centroids=centroids)
 ''')
 
+# A linear classifier in Chainer, trained on the check's CSV, served with model_fn/predict_fn.
+CHAINER_LINEAR = textwrap.dedent('''
+    """Softmax regression in Chainer on the `training` channel's CSV (label first)."""
+    import glob
+    import os
 
-def test_check_passes_the_python_image_with_a_user_script(docker_client, python_image, tmp_path):
+    import chainer
+    import chainer.functions as F
+    import chainer.links as L
+    import numpy as np
+    from chainer import serializers
+
+    FEATURES, CLASSES = 4, 3
+
+
+    class BadInput(ValueError):
+        status_code = 400
+
+
+    def model_fn(model_dir):
+        model = L.Linear(FEATURES, CLASSES)
+        serializers.load_npz(os.path.join(model_dir, "model.npz"), model)
+        return model
+
+
+    def predict_fn(data, model):
+        rows = np.asarray(data, dtype=np.float32)
+        rows = rows[None, :] if rows.ndim == 1 else rows
+        if rows.ndim != 2 or rows.shape[1] != FEATURES:
+            raise BadInput(f"expected rows of {FEATURES} features, got an array of shape {rows.shape}")
+        with chainer.using_config("train", False), chainer.no_backprop_mode():
+            return F.argmax(model(rows), axis=1).array
+
+
+    if __name__ == "__main__":
+        files = sorted(glob.glob(os.path.join(os.environ["SM_CHANNEL_TRAINING"], "*")))
+        if not files:
+            raise SystemExit("no files in the training channel")
+        table = np.vstack([np.loadtxt(name, delimiter=",", ndmin=2) for name in files])
+        x, y = table[:, 1:].astype(np.float32), table[:, 0].astype(np.int32)
+        classifier = L.Classifier(L.Linear(FEATURES, CLASSES))
+        optimizer = chainer.optimizers.Adam(alpha=0.1)
+        optimizer.setup(classifier)
+        for epoch in range(200):
+            classifier.cleargrads()
+            loss = classifier(x, y)
+            loss.backward()
+            optimizer.update()
+        print(f"loss={float(loss.array):.4f} accuracy={float(classifier.accuracy.array):.3f}", flush=True)
+        serializers.save_npz(os.path.join(os.environ["SM_MODEL_DIR"], "model.npz"), classifier.predictor)
+''')
+
+MUST_PASS = ("train: exits 0 on valid input", "train: writes the model to /opt/ml/model",
+             "train: writes output/failure on an empty channel", "train: writes output/failure on a garbage channel",
+             "serve: /ping only when /invocations works", "serve: handles text/csv", "serve: handles application/json",
+             "serve: handles application/x-npy", "serve: 415 for an unknown content type",
+             "serve: 400 for a malformed body", "serve: 400 for the wrong number of features",
+             "serve: keeps serving after bad requests")
+
+
+def check_with_script(docker_client, image, tmp_path, script):
     source = tmp_path / "src"
     source.mkdir()
-    (source / "centroids.py").write_text(CENTROIDS)
-    result = CliRunner().invoke(main, ["check", python_image, "--entry-point", "centroids.py",
-                                       "--source-dir", str(source), "--timeout", "120"])
-    table = result.stdout
+    (source / "model.py").write_text(script)
+    result = CliRunner().invoke(main, ["check", image, "--entry-point", "model.py", "--source-dir", str(source),
+                                       "--timeout", "120"])
     assert result.exit_code == 0, result.output
-    for check in ("train: exits 0 on valid input", "train: writes the model to /opt/ml/model",
-                  "train: writes output/failure on an empty channel",
-                  "train: writes output/failure on a garbage channel",
-                  "serve: /ping only when /invocations works", "serve: handles text/csv",
-                  "serve: handles application/json", "serve: handles application/x-npy",
-                  "serve: 415 for an unknown content type", "serve: 400 for a malformed body",
-                  "serve: 400 for the wrong number of features", "serve: keeps serving after bad requests"):
-        assert f"PASS    {check}" in table, table
-    assert "FAIL" not in table
+    for check in MUST_PASS:
+        assert f"PASS    {check}" in result.stdout, result.stdout
+    assert "FAIL" not in result.stdout
     assert docker_client.containers.list(all=True, filters={"label": "org.framework-sdk.check"}) == []
+    return result.stdout
+
+
+def test_check_passes_the_chainer_image_with_a_user_script(docker_client, chainer_image, tmp_path):
+    check_with_script(docker_client, chainer_image, tmp_path, CHAINER_LINEAR)
+
+
+def test_check_passes_the_python_image_with_a_user_script(docker_client, python_image, tmp_path):
+    check_with_script(docker_client, python_image, tmp_path, CENTROIDS)
 
 
 def test_check_without_the_script_says_what_is_missing(docker_client, python_image):
