@@ -90,11 +90,20 @@ class Server:
             if match:
                 return match.group(1)
 
-    def stop(self):
+    def stop(self, docker_client, name):
+        """Whatever happened: Ctrl-C, then kill after a bound, then remove any container it left."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(30)
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(SERVE_BOUND_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
         self.stderr.close()
+        left = our_containers(docker_client, name)
+        for container in left:
+            container.remove(force=True)
+        return left
 
 
 def test_train_serve_predict_transform(docker_client, decision_tree_image, work):
@@ -127,8 +136,8 @@ def test_train_serve_predict_transform(docker_client, decision_tree_image, work)
         assert server.process.wait(SERVE_BOUND_SECONDS) == 0
         assert f"endpoint {name} stopped" in (work_dir / "serve.err").read_text()
     finally:
-        server.stop()
-    assert our_containers(docker_client, name) == []
+        left = server.stop(docker_client, name)
+    assert left == []
     assert not list((work_dir / "state" / "framework-sdk" / "endpoints").glob("*.json"))
     gone = invoke("predict", "--endpoint", name, "batch/payload.csv")
     assert gone.exit_code == 1 and f"no local endpoint named {name!r}" in gone.output
