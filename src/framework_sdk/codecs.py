@@ -15,6 +15,7 @@ nothing of ours, and numpy / orjson (the fast JSON library, chosen because it
 serialises numpy arrays natively in C) only when first used.
 """
 import ast
+import functools
 import io
 import re
 import warnings
@@ -51,6 +52,7 @@ class CodecError(ValueError):
 # --------------------------------------------------------------------- content types
 
 
+@functools.lru_cache(maxsize=512)  # a server sees few distinct header values: parse each once
 def media_type(content_type):
     """``'Text/CSV; charset=utf-8'`` -> ``'text/csv'``: parameters dropped, lower case, aliases folded."""
     if not content_type:
@@ -92,6 +94,11 @@ def negotiate(accept, offered, default=None):
     Understands lists, ``type/*``, ``*/*`` and q-values (``q=0`` excludes). An empty or
     missing header, or a bare ``*/*``, selects ``default`` (or the first offered type).
     """
+    return _negotiate(accept, tuple(offered), default)
+
+
+@functools.lru_cache(maxsize=512)
+def _negotiate(accept, offered, default):
     offered = [media_type(kind) for kind in offered]
     if not offered:
         return None
