@@ -20,6 +20,7 @@ from pathlib import Path
 PIDFILE = Path("/var/run/docker.pid")
 LOG = Path("/var/log/dockerd-framework-sdk.log")
 WAIT_SECONDS = 90
+MPI_REQUIREMENTS = Path(__file__).resolve().parents[1] / "containers" / "chainer" / "requirements-mpi.txt"
 APT_PACKAGES = [
     "docker.io",        # the engine for the docker backend and the images
     "debootstrap",      # a local base image where no registry is reachable
@@ -99,7 +100,9 @@ def ensure_mpi4py():
         print("setup: no mpicc (Open MPI), not building mpi4py", flush=True)
         return
     print("setup: building mpi4py against Open MPI", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-binary", "mpi4py", "mpi4py"], check=True)
+    # The chainer image's pin, so pip's wheel cache serves the process backend's build too.
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-binary", "mpi4py", "-r",
+                    str(MPI_REQUIREMENTS)], check=True)
 
 
 def main():
