@@ -170,3 +170,19 @@ def test_failures_say_what_to_do(docker_client, decision_tree_image, work):
         taken = invoke("serve", decision_tree_image, "--model-data", "data", "--port", busy.getsockname()[1],
                        "--backend", "docker")
     assert taken.exit_code == 1 and "already in use" in taken.output and "--port 0" in taken.output
+
+
+def test_images_build_is_cached_and_list_reads_the_labels(docker_client, python_image):
+    rebuilt = invoke("images", "build", "python")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    tag, size, _, seconds, _, cached, _ = rebuilt.stdout.split()[:7]
+    assert tag == python_image == "framework-sdk-python:3.11-cpu-py3"
+    assert float(seconds) < 60 and int(cached.split("/")[0]) >= 5  # unchanged inputs: the layer cache answers
+
+    listed = invoke("images", "list")
+    assert listed.exit_code == 0, listed.output
+    row = next(line.split() for line in listed.stdout.splitlines() if line.startswith(python_image + " "))
+    assert row[1:5] == ["python", "3.11", "py3.11", "cpu"]
+
+    unknown = invoke("images", "build", "no-such-image-folder")
+    assert unknown.exit_code == 1 and "available: chainer, python" in unknown.output

@@ -29,12 +29,22 @@ def invoke(*arguments, **kwargs):
                    "--entry-point"]),
     ("check", ["--entry-point", "--source-dir", "--serving-entry-point", "--hp"]),
     ("endpoints", []),
+    ("images", ["build", "list"]),
+    ("images build", ["NAMES", "--no-cache", "--base-image", "--verbose"]),
+    ("images list", []),
 ])
 def test_help_is_complete(command, options):
-    result = invoke(command, "--help")
+    result = invoke(*command.split(), "--help")
     assert result.exit_code == 0
     for option in options:
         assert option in result.output
+
+
+def test_the_top_level_help_lists_every_command():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("images", "train", "serve", "predict", "transform", "check", "endpoints"):
+        assert f"  {command} " in result.output
 
 
 def test_hyperparameters_are_json_where_they_parse():
