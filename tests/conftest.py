@@ -85,11 +85,18 @@ def aws_stubs(_aws_test_clients):
         stubber.deactivate()
 
 
+# Concurrent test runs share the engine: each run uses its own tag on the cached image and removes only
+# that tag, plus the cache tag when this run built it (other runs keep the image through their own tags).
+_TEST_RUN = f"run{os.getpid()}"
+_BUILT_BY_THIS_RUN = set()
+
+
 def build_test_image(client, folder, repository, base_image):
-    """Build ``folder`` as ``repository:<hash of its files>`` unless the engine has it; returns the tag.
+    """Build ``folder`` as ``repository:<hash of its files>`` unless the engine has it; returns this run's tag.
 
     The build context gets the pip CA bundle (``PIP_CERT`` ...) as ``pip-ca.crt`` and the base
-    image as the ``BASE_IMAGE`` build argument.
+    image as the ``BASE_IMAGE`` build argument. The returned tag (``<hash>-run<pid>``) belongs
+    to this test run alone; :func:`remove_test_image` removes it.
     """
     import hashlib
     import shutil
@@ -104,20 +111,22 @@ def build_test_image(client, folder, repository, base_image):
     digest = hashlib.sha256(base_image.encode())
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    tag = f"{repository}:{digest.hexdigest()[:12]}"
-    try:
-        client.images.get(tag)
-        return tag
-    except docker.errors.ImageNotFound:
-        pass
-    with tempfile.TemporaryDirectory(prefix="fsdk-test-context-") as context:
-        shutil.copytree(folder, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-        bundle = ca_bundle()
-        if bundle:
-            shutil.copyfile(bundle, Path(context) / "pip-ca.crt")
-        client.images.build(path=context, tag=tag, buildargs={"BASE_IMAGE": base_image}, rm=True,
-                            forcerm=True)
-    return tag
+    cache_tag, run_tag = f"{repository}:{digest.hexdigest()[:12]}", f"{digest.hexdigest()[:12]}-{_TEST_RUN}"
+    for _ in range(2):  # a second try when another run removed the cache tag between our get and tag
+        try:
+            client.images.get(cache_tag).tag(repository, run_tag)
+            return f"{repository}:{run_tag}"
+        except docker.errors.ImageNotFound:
+            pass
+        with tempfile.TemporaryDirectory(prefix="fsdk-test-context-") as context:
+            shutil.copytree(folder, context, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+            bundle = ca_bundle()
+            if bundle:
+                shutil.copyfile(bundle, Path(context) / "pip-ca.crt")
+            client.images.build(path=context, tag=cache_tag, buildargs={"BASE_IMAGE": base_image}, rm=True,
+                                forcerm=True)
+        _BUILT_BY_THIS_RUN.add(cache_tag)
+    raise RuntimeError(f"{cache_tag} vanished twice while tagging it for this test run")
 
 
 @pytest.fixture(scope="session")
@@ -133,10 +142,17 @@ def decision_tree_image(docker_client, base_image):
 
 
 def remove_test_image(client, tag):
-    """Remove a test image; one already gone (or still in use elsewhere) is left to the engine."""
+    """Remove this run's tag of a test image, and its cache tag when this run built it.
+
+    Without ``force``: a tag another run (or a container) still needs is left to the engine.
+    """
     import docker
 
-    try:
-        client.images.remove(tag, force=True)
-    except docker.errors.APIError:
-        pass
+    repository, _, run_tag = tag.rpartition(":")
+    cache_tag = f"{repository}:{run_tag.split('-')[0]}"
+    tags = [tag] + ([cache_tag] if cache_tag in _BUILT_BY_THIS_RUN else [])
+    for name in tags:
+        try:
+            client.images.remove(name)
+        except docker.errors.APIError:
+            pass
