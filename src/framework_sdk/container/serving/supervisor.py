@@ -48,9 +48,15 @@ class Supervisor:
         for slot in range(self.config.workers):
             self._start(slot)
         try:
-            return self._loop()
+            failure = self._loop()
         finally:
             self._stop_all()
+        if failure:  # logged once the other workers are gone, so it is the log's last line
+            from framework_sdk.container.serving.server import fatal
+
+            fatal(f"model server stopped: {failure}")
+            return 1
+        return 0
 
     def _start(self, slot):
         args = (slot, self.config, self.code_dir, self.socket, self.busy, self.notify_w, os.getpid())
@@ -60,23 +66,21 @@ class Supervisor:
         self.busy[slot] = 0.0
 
     def _loop(self):
+        """Serve until a signal (returns ``None``) or a worker that could not start (returns why)."""
         while True:
             sentinels = {process.sentinel: slot for slot, process in self.processes.items()}
             events = multiprocessing.connection.wait([self.signal_r, self.notify_r, *sentinels], self.grace / 2)
             if self.signal_r in events:
                 signals = os.read(self.signal_r, 64)
                 log.info("received %s; stopping the workers", ", ".join(signal.Signals(s).name for s in signals))
-                return 0
+                return None
             if self.notify_r in events:
                 self._read_notifications()
             for sentinel in events:
                 if sentinel in sentinels:
                     failure = self._exited(sentinels[sentinel])
                     if failure:
-                        from framework_sdk.container.serving.server import fatal
-
-                        fatal(f"model server stopped: {failure}")
-                        return 1
+                        return failure
             self._kill_stuck()
 
     def _read_notifications(self):
