@@ -217,6 +217,17 @@ def _read(path):
 # ---------------------------------------------------------------------- checks
 
 
+def _how_to_build(image):
+    """What to run so the engine has ``image``: our build tool for a framework image, docker build otherwise."""
+    if os.path.isdir(os.path.expanduser(image)):
+        return (f"that is a folder; check runs images, so build it first (docker build -t my-image {image}) "
+                f"and run: framework-sdk check my-image")
+    repository = image.rsplit("/", 1)[-1].split(":")[0]
+    if repository.startswith("framework-sdk-"):
+        return f"build it first with: framework-sdk images build {repository[len('framework-sdk-'):]}"
+    return f"build it first (docker build -t {image} <folder with its Dockerfile>)"
+
+
 def check(image, client=None, *, channel="training", hyperparameters=None, environment=None, model_dir=None,
           timeout=300, progress=None, entry_point=None, source_dir=None, serving_entry_point=None):
     """Run the conformance suite against ``image``; returns the list of :class:`CheckResult`.
@@ -236,8 +247,7 @@ def check(image, client=None, *, channel="training", hyperparameters=None, envir
     try:
         client.images.get(image)
     except docker.errors.ImageNotFound:
-        raise ConformanceError(f"the Docker engine has no image {image!r}: build it first "
-                               f"(docker build -t {image} <folder>)") from None
+        raise ConformanceError(f"the Docker engine has no image {image!r}: {_how_to_build(image)}") from None
     suite = _Suite(client, image, channel, dict(hyperparameters or {}), dict(environment or {}), timeout,
                    progress)
     try:

@@ -75,6 +75,11 @@ def test_check_of_a_missing_image_says_how_to_build_it(docker_client):
     result = CliRunner().invoke(main, ["check", "fsdk-test-no-such-image:1"])
     assert result.exit_code == 1
     assert "has no image 'fsdk-test-no-such-image:1': build it first" in result.output
+    framework = CliRunner().invoke(main, ["check", "framework-sdk-chainer:0.0.0-cpu-py3"])
+    assert framework.exit_code == 1 and "framework-sdk images build chainer" in framework.output
+    folder = CliRunner().invoke(main, ["check", str(BROKEN_IMAGE_DIR)])
+    assert folder.exit_code == 1 and "that is a folder" in folder.output
+    assert f"docker build -t my-image {BROKEN_IMAGE_DIR}" in folder.output
 
 
 def test_format_table_lists_every_result_and_a_summary():

@@ -40,6 +40,26 @@ def test_specs_are_named_as_image_uris_resolves_them():
     assert images.find_spec("chainer", "7.8.1").name == "chainer"
 
 
+def test_chainer_estimator_and_model_find_the_image_the_build_tool_tags(aws_stubs, tmp_path):
+    from framework_sdk.chainer import Chainer, ChainerModel
+    from framework_sdk.local import LocalSession
+
+    (tmp_path / "train.py").write_text("")
+    tag = images.find_spec("chainer", "7.8.1").tag
+    local = Chainer("train.py", source_dir=str(tmp_path), instance_type="local", instance_count=1,
+                    framework_version="7.8.1", sagemaker_session=LocalSession(backend="process"))
+    assert local.training_image_uri() == tag
+    aws_stubs.sts.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x",
+                                                       "UserId": "x"})
+    on_aws = Chainer("train.py", source_dir=str(tmp_path), role="arn:aws:iam::123456789012:role/R",
+                     instance_type="ml.c5.xlarge", instance_count=1, framework_version="7.8.1",
+                     sagemaker_session=aws_stubs.session)
+    assert on_aws.training_image_uri() == f"123456789012.dkr.ecr.us-west-2.amazonaws.com/{tag}"
+    model = ChainerModel("file:///tmp/model.tar.gz", entry_point="train.py", source_dir=str(tmp_path),
+                         framework_version="7.8.1", sagemaker_session=LocalSession(backend="process"))
+    assert model.serving_image_uri("local") == tag
+
+
 def test_labels_name_framework_version_python_and_processor():
     labels = images.find_spec("chainer", "7.8.1").labels
     assert labels["org.framework-sdk.framework"] == "chainer"
