@@ -60,8 +60,8 @@ def test_fit_transform_deploy_predict(session_and_image, tmp_path):
     batch = tmp_path / "batch"
     batch.mkdir()
     (batch / "payload.csv").write_text("".join(",".join(map(str, row)) + "\n" for row in test_features))
-    transformer = tree.transformer(1, "local", assemble_with="Line", accept="text/csv",
-                                   output_path=f"file://{tmp_path}/predictions")
+    # the issue's own call: no assemble_with or accept; the server's CSV answers keep one line per record
+    transformer = tree.transformer(1, "local", output_path=f"file://{tmp_path}/predictions")
     transformer.transform(f"file://{batch}", content_type="text/csv", split_type="Line")
     predicted = (tmp_path / "predictions" / "payload.csv.out").read_text().splitlines()
     assert len(predicted) == len(test_features)  # one prediction per input line
