@@ -189,3 +189,56 @@ def test_storage_refuses_other_schemes(tmp_path):
     with pytest.raises(LocalModeError, match="file:// or s3://"):
         Storage().fetch("http://example.com/data", tmp_path)
     assert local_path("file:///a%20b/c") == local_path("/a b/c")
+
+
+class LayeringBackend(ScriptedBackend):
+    """Installs requirements as the docker backend does for a framework image: another image to run."""
+
+    def __init__(self, plan):
+        super().__init__(plan)
+        self.layered, self.ran = [], []
+
+    def requirements_layer(self, image, requirements_file, on_line=None):
+        self.layered.append((image, requirements_file.read_text()))
+        on_line("installing once")
+        return "img-with-requirements", {"FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1", "PYTHONPATH": "/layer"}
+
+    def start(self, group, image, specs, **kwargs):
+        self.ran.append((image, specs[0].environment))
+        return super().start(group, image, specs, **kwargs)
+
+
+def test_code_requirements_are_installed_once_by_the_backend(tmp_path):
+    backend = LayeringBackend({"algo-1": ([], 0, {})})
+    job_request = request(tmp_path, Environment={"PYTHONPATH": "/mine"})
+    (tmp_path / "code" / "requirements.txt").write_text("six\n")
+    job = TrainingJob(job_request, backend, Storage(), work_dir=tmp_path)
+    assert run(job)["TrainingJobStatus"] == "Completed"
+    assert backend.layered == [("img", "six\n")]
+    image, environment = backend.ran[0]
+    assert image == "img-with-requirements" and job.describe()["AlgorithmSpecification"]["TrainingImage"] == "img"
+    assert environment["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
+    assert environment["PYTHONPATH"] == "/layer:/mine"  # the layer first, the job's own kept
+    assert "[framework-sdk] installing once" in job.logs.lines
+
+
+def test_no_layer_for_a_project_the_toolkit_pip_installs(tmp_path):
+    backend = LayeringBackend({"algo-1": ([], 0, {})})
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "requirements.txt").write_text("six\n")
+    (tmp_path / "code" / "setup.py").write_text("")
+    assert run(TrainingJob(request(tmp_path), backend, Storage(), work_dir=tmp_path))["TrainingJobStatus"] == "Completed"
+    assert backend.layered == [] and backend.ran[0][0] == "img"
+
+
+def test_a_failed_job_says_failed_once(tmp_path):
+    from framework_sdk.exceptions import UnexpectedStatusException
+    from framework_sdk.local.session import _check
+
+    backend = ScriptedBackend({"algo-1": (["boom"], 3, {})})
+    description = run(TrainingJob(request(tmp_path), backend, Storage(), work_dir=tmp_path))
+    with pytest.raises(UnexpectedStatusException) as failure:
+        _check("job-1", description, "TrainingJobStatus")
+    message = str(failure.value)
+    assert message.startswith("local training job 'job-1' failed: host algo-1 exited with code 3")
+    assert message.count("failed") == 1 and message.count("job-1") == 1

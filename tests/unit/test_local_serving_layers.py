@@ -1,15 +1,17 @@
-"""Local endpoints put the inference code's requirements into a cached layer on backends that have one
-(the process backend), found where the model server would look; no processes are started."""
+"""Local endpoints install the inference code's requirements once through the backend (a cached layer
+on the process backend, a derived image on the docker backend), found where the model server would look;
+no processes are started."""
 import io
 import tarfile
 
 import pytest
 
+from framework_sdk.local.backends.base import Backend
 from framework_sdk.local.serving import ModelServers
 
 
-class LayeredBackend:
-    """Records ``user_layer`` calls; returns what venvs.user_layer returns."""
+class LayeredBackend(Backend):
+    """Records ``requirements_layer`` calls; answers as the process backend does."""
 
     name = "process"
 
@@ -19,9 +21,22 @@ class LayeredBackend:
     def base_dir(self, spec):
         return str(spec.root)
 
-    def user_layer(self, image, requirements_file):
+    def requirements_layer(self, image, requirements_file, on_line=None):
         self.layered.append((image, requirements_file.read_text()))
-        return {"PYTHONPATH": "/layer", "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
+        return image, {"PYTHONPATH": "/layer", "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
+
+
+class ImageBuildingBackend(LayeredBackend):
+    """Answers as the docker backend does for a framework image: another image to run, no PYTHONPATH."""
+
+    name = "docker"
+
+    def base_dir(self, spec):
+        return "/opt/ml"
+
+    def requirements_layer(self, image, requirements_file, on_line=None):
+        self.layered.append((image, requirements_file.read_text()))
+        return "framework-sdk-requirements:0123456789abcdef", {"FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
 
 
 class FakeStorage:
@@ -95,7 +110,21 @@ def test_requirements_of_a_code_archive_local_or_on_s3(tmp_path, where):
     assert spec.environment["SAGEMAKER_SUBMIT_DIRECTORY"] == f"{spec.root}/code-archive/sourcedir.tar.gz"
 
 
-def test_no_layer_for_projects_for_no_requirements_or_for_docker(tmp_path):
+def test_docker_runs_the_derived_image_and_the_toolkit_skips_pip(tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "requirements.txt").write_text("six\n")
+    made = servers(tmp_path, {"SAGEMAKER_SUBMIT_DIRECTORY": f"file://{code}", "PYTHONPATH": "/mine"},
+                   backend=ImageBuildingBackend())
+    spec = made._spec("algo-1", 1, None, 8080)
+    assert made.run_image == "framework-sdk-requirements:0123456789abcdef"
+    assert made.image == "framework-sdk-python:3.11-cpu-py3"  # what the endpoint describes
+    assert spec.environment["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
+    assert spec.environment["PYTHONPATH"] == "/mine"
+    assert spec.environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/code"
+
+
+def test_no_layer_for_projects_for_no_requirements_or_for_byo_images(tmp_path):
     code = tmp_path / "code"
     code.mkdir()
     (code / "requirements.txt").write_text("six\n")
@@ -104,7 +133,7 @@ def test_no_layer_for_projects_for_no_requirements_or_for_docker(tmp_path):
     assert "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED" not in made._spec("algo-1", 1, None, 8080).environment
     assert made.backend.layered == []
 
-    class DockerLike:
+    class DockerLike(Backend):  # a bring-your-own image: the program installs what it needs
         name = "docker"
 
         def base_dir(self, spec):
@@ -116,3 +145,4 @@ def test_no_layer_for_projects_for_no_requirements_or_for_docker(tmp_path):
     spec = made._spec("algo-1", 1, None, 8080)
     assert "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED" not in spec.environment  # the container installs them
     assert spec.environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/code"
+    assert made.run_image == made.image

@@ -1,6 +1,5 @@
 """What jobs, endpoints and transforms share: log books, temporary roots, tarballs, cleanup at exit."""
 import atexit
-import os
 import shutil
 import tarfile
 import tempfile
@@ -73,6 +72,22 @@ def extract(tarball, destination):
     """Unpack ``tarball`` into ``destination`` refusing links or paths that escape it."""
     with tarfile.open(tarball) as archive:
         archive.extractall(destination, filter="data")
+
+
+def code_requirements(code, scratch):
+    """The ``requirements.txt`` the toolkit would pip-install from ``code`` (a folder, or a ``.tar.gz``
+    unpacked once into ``scratch``); ``None`` when there is none or ``code`` is a project pip installs."""
+    from framework_sdk.container.usercode import is_project
+
+    code = Path(code)
+    if code.is_file():
+        if not Path(scratch).exists():
+            extract(code, scratch)
+        code = Path(scratch)
+    requirements = code / "requirements.txt"
+    if is_project(code) or not requirements.is_file():
+        return None
+    return requirements
 
 
 def has_files(folder):

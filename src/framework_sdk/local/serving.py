@@ -4,25 +4,24 @@ Used by endpoints (``CreateEndpoint``) and batch transform. ``ModelServers.start
 returns once every host answers ``GET /ping`` with 200, or raises with the server's
 log tail when a host exits first or the bounded wait runs out.
 
-On a backend with cached requirement layers (the process backend), the inference code's
-``requirements.txt`` (``code/`` in the model, else ``SAGEMAKER_SUBMIT_DIRECTORY``) is
-installed once into a layer, never into the shared environment, and the server is told so
+The inference code's ``requirements.txt`` (``code/`` in the model, else
+``SAGEMAKER_SUBMIT_DIRECTORY``) is installed once by the backend (a cached layer on the
+process backend, an image built once on the docker backend for framework images), never
+into the shared environment, and the server is told so
 (``FRAMEWORK_SDK_REQUIREMENTS_INSTALLED=1``), as for training jobs.
 """
 import http.client
-import os
 import threading
 import time
 
 from framework_sdk.local import runs
-from framework_sdk.local.backends.base import HostSpec, in_parallel
+from framework_sdk.local.backends.base import HostSpec, add_layer, in_parallel
 from framework_sdk.local.errors import HostFailure, LocalModeError, PortInUse
 from framework_sdk.local.storage import is_file_uri, local_path
 
 STARTUP_TIMEOUT_SECONDS = 120
 PORT_ATTEMPTS = 3
 SUBMIT_DIRECTORY = "SAGEMAKER_SUBMIT_DIRECTORY"
-REQUIREMENTS_INSTALLED = "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"
 
 
 def ping(host, port, timeout=1.0):
@@ -37,8 +36,9 @@ def ping(host, port, timeout=1.0):
         connection.close()
 
 
-def serving_message(what, host, detail):
-    text = f"{what}: host {host.name} {detail}"
+def serving_message(host, detail):
+    """``the model server on host algo-1 <detail>``, with the host's last log lines."""
+    text = f"the model server on host {host.name} {detail}"
     if host.tail:
         text += f"\nlast log lines of {host.name}:\n" + "\n".join(host.tail)
     return text
@@ -65,7 +65,8 @@ class ModelServers:
         self.root = None
         self._stopped = threading.Event()
         self._lock = threading.Lock()
-        self._layer = None  # environment additions of the inference code's requirements layer
+        self._layer = None  # (image to run, environment additions) for the inference code's requirements
+        self.run_image = None
 
     @property
     def image(self):
@@ -122,19 +123,14 @@ class ModelServers:
             path = local_path(code)
             if not path.exists():
                 raise LocalModeError(f"{SUBMIT_DIRECTORY}={code} does not exist on this machine")
-        elif code.startswith("s3://") and self._layers_requirements:
-            path = self._downloaded_code(code)  # here, so its requirements go into a layer too
+        elif code.startswith("s3://"):
+            path = self._downloaded_code(code)  # here, so its requirements are installed once too
         if path is not None:
             relative = "code" if path.is_dir() else f"code-archive/{path.name}"
             spec.links.append((path, relative))
             environment[SUBMIT_DIRECTORY] = f"{self.backend.base_dir(spec)}/{relative}"
-        if self._layers_requirements:
-            self._add_layer(environment, tree / "model" if model_dir is None or archives else model_dir, path)
+        self._add_layer(environment, tree / "model" if model_dir is None or archives else model_dir, path)
         return spec
-
-    @property
-    def _layers_requirements(self):
-        return hasattr(self.backend, "user_layer")
 
     def _downloaded_code(self, uri):
         folder = self.root / "submitted-code"
@@ -144,34 +140,23 @@ class ModelServers:
         return files[0] if len(files) == 1 and files[0].is_file() else folder
 
     def _add_layer(self, environment, model_folder, submitted):
-        """Put the inference code's requirements (installed once into a cached layer) on the path."""
+        """Run the inference code's requirements from the backend's cache (once per endpoint)."""
         if self._layer is None:
             requirements = self._requirements_file(model_folder, submitted)
-            self._layer = self.backend.user_layer(self.image, requirements) if requirements else {}
-        if self._layer:
-            layer = dict(self._layer)
-            if environment.get("PYTHONPATH"):
-                layer["PYTHONPATH"] = f"{layer['PYTHONPATH']}{os.pathsep}{environment['PYTHONPATH']}"
-            environment.update(layer, **{REQUIREMENTS_INSTALLED: "1"})
+            layer = requirements and self.backend.requirements_layer(self.image, requirements, self._note)
+            self._layer = layer or (self.image, {})
+        self.run_image, additions = self._layer
+        add_layer(environment, additions)
 
     def _requirements_file(self, model_folder, submitted):
         """The ``requirements.txt`` the model server would pip-install: that of ``code/`` in the model,
         else of ``SAGEMAKER_SUBMIT_DIRECTORY`` (a folder or a ``.tar.gz``); ``None`` when there is none."""
-        from framework_sdk.container.usercode import is_project
-
         code = model_folder / "code"
-        if not code.is_dir():
-            if submitted is None:
-                return None
-            code = submitted
-            if submitted.is_file():  # an archive: unpack it once to read its requirements
-                code = self.root / "submitted-code-unpacked"
-                if not code.exists():
-                    runs.extract(submitted, code)
-        requirements = code / "requirements.txt"
-        if is_project(code) or not requirements.is_file():
+        if code.is_dir():
+            return runs.code_requirements(code, None)
+        if submitted is None:
             return None
-        return requirements
+        return runs.code_requirements(submitted, self.root / "submitted-code-unpacked")
 
     def _start_host(self, name, index, model_dir):
         fixed = self.serving_port + index - 1 if self.serving_port else None
@@ -182,7 +167,7 @@ class ModelServers:
                                        "local mode picks free ports")
             spec = self._spec(name, index, model_dir, port)
             try:
-                (host,) = self.backend.start(self.group, self.image, [spec],
+                (host,) = self.backend.start(self.group, self.run_image, [spec],
                                              gpu=self.instance_type == "local_gpu", on_line=self._line)
             except PortInUse:
                 if fixed or attempt == PORT_ATTEMPTS - 1:
@@ -206,6 +191,9 @@ class ModelServers:
     def _line(self, host, line):
         self.logs.add(f"{host.name} | {line}")
 
+    def _note(self, line):
+        self.logs.add(f"[framework-sdk] {line}")
+
     def _wait_ready(self, host):
         """Retry ``/ping`` with a short backoff until 200, the host exits, or the bound runs out."""
         address = self.backend.serving_address()
@@ -216,15 +204,15 @@ class ModelServers:
                 text = "\n".join(host.tail)
                 if "address already in use" in text.lower() or "port is already allocated" in text.lower():
                     raise _BindFailed()
-                raise HostFailure(serving_message(f"model server {self.name} did not start", host,
-                                                  host.describe_exit()), host=host.name, exit_code=host.exit_code)
+                raise HostFailure(serving_message(host, f"{host.describe_exit()} before answering /ping"),
+                                  host=host.name, exit_code=host.exit_code)
             if ping(address, host.spec.port, timeout=min(2.0, self.startup_timeout)):
                 return
             if time.monotonic() > deadline:
                 raise HostFailure(serving_message(
-                    f"model server {self.name} did not answer /ping within {self.startup_timeout:g} s", host,
-                    "is still starting" + (f" (it must listen on SAGEMAKER_BIND_TO_PORT={host.spec.port})"
-                                           if self.backend.name == "process" else "")), host=host.name)
+                    host, f"did not answer /ping within {self.startup_timeout:g} s (startup_timeout)"
+                    + (f"; it must listen on SAGEMAKER_BIND_TO_PORT={host.spec.port}"
+                       if self.backend.name == "process" else "")), host=host.name)
             # Sleep on the host's exit event, so a crash is noticed at once.
             host.exited.wait(delay)
             delay = min(delay * 2, 0.1)

@@ -185,7 +185,8 @@ def _check(name, description, status_key):
     status = description[status_key]
     if status == "Failed":
         reason = description.get("FailureReason")
-        raise UnexpectedStatusException(f"local job {name!r} failed: {reason}", ("Completed", "Stopped"),
+        kind = "training job" if status_key == "TrainingJobStatus" else "transform job"
+        raise UnexpectedStatusException(f"local {kind} {name!r} failed: {reason}", ("Completed", "Stopped"),
                                         status, reason, name)
     if status == "Stopped":
         log.warning("job %s was stopped: %s", name, description.get("FailureReason", ""))

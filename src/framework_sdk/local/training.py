@@ -9,7 +9,7 @@ import queue
 import threading
 
 from framework_sdk.local import runs
-from framework_sdk.local.backends.base import HostSpec, in_parallel
+from framework_sdk.local.backends.base import HostSpec, add_layer, in_parallel
 from framework_sdk.local.errors import HostFailure, LocalModeError
 from framework_sdk.local.storage import is_file_uri, join, local_path
 from framework_sdk.metrics import MetricsCollector
@@ -38,9 +38,9 @@ def channel_uri(channel):
     return uri
 
 
-def failure_message(kind, name, host, failure_text=""):
-    """The message of a failed run: host, how it ended, its ``output/failure`` and its last log lines."""
-    parts = [f"{kind} {name} failed: host {host.name} {host.describe_exit()}"]
+def failure_reason(host, failure_text=""):
+    """Why a run failed (its ``FailureReason``): the host, how it ended, its ``output/failure`` and last log lines."""
+    parts = [f"host {host.name} {host.describe_exit()}"]
     if failure_text.strip():
         parts.append(f"output/failure of {host.name}:\n{failure_text.strip()}")
     if host.tail:
@@ -67,6 +67,7 @@ class TrainingJob:
         self.status = {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting",
                        "CreationTime": _now(), "LastModifiedTime": _now()}
         self.group = f"fsdk-{self.name}"
+        self.image = request["AlgorithmSpecification"]["TrainingImage"]  # or one with the requirements installed
         # metric_definitions, applied to every log line of every host as SageMaker applies them
         self.metrics = MetricsCollector(request["AlgorithmSpecification"].get("MetricDefinitions"),
                                         start_time=self.status["CreationTime"].timestamp())
@@ -107,6 +108,9 @@ class TrainingJob:
     def _line(self, host, line):
         self.logs.add(f"{host.name} | {line}")
         self.metrics.feed(line)
+
+    def _note(self, line):
+        self.logs.add(f"[framework-sdk] {line}")
 
     def _run(self):
         root = runs.new_root(self.name, self.work_dir)
@@ -160,11 +164,11 @@ class TrainingJob:
         code_link, code_relative = self._code(hyperparameters)
         if code_link is not None:
             links.append((code_link, code_relative))
-            requirements = code_link / "requirements.txt" if code_link.is_dir() else None
-            if requirements is not None and requirements.is_file() and hasattr(self.backend, "user_layer"):
-                image = request["AlgorithmSpecification"]["TrainingImage"]
-                environment.update(self.backend.user_layer(image, requirements))
-                environment["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] = "1"
+            requirements = runs.code_requirements(code_link, root / "code-unpacked")
+            layer = requirements and self.backend.requirements_layer(self.image, requirements, self._note)
+            if layer:  # installed once and cached, not by the toolkit at every run
+                self.image, additions = layer
+                add_layer(environment, additions)
         specs = []
         for name in names:
             tree = runs.host_tree(root, name, [f"input/data/{c}" for c in data_config])
@@ -202,12 +206,11 @@ class TrainingJob:
 
     def _train(self, specs):
         exits = queue.Queue()
-        image = self.request["AlgorithmSpecification"]["TrainingImage"]
         gpu = self.request.get("ResourceConfig", {}).get("InstanceType") == "local_gpu"
         with self._lock:
             if self._stop_reason is not None:
                 raise LocalModeError("stopped before it started")
-        started = self.backend.start(self.group, image, specs, gpu=gpu, on_line=self._line, on_exit=exits.put)
+        started = self.backend.start(self.group, self.image, specs, gpu=gpu, on_line=self._line, on_exit=exits.put)
         with self._lock:
             self.hosts = started
             self.hosts_to_hand_back = [host.spec for host in started]
@@ -224,7 +227,7 @@ class TrainingJob:
             except queue.Empty:
                 self._stop_reason = f"stopped after MaxRuntimeInSeconds={limit}"
                 in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
-                raise LocalModeError(f"training job {self.name} ran longer than MaxRuntimeInSeconds={limit}")
+                raise LocalModeError(f"it ran longer than MaxRuntimeInSeconds={limit}")
             remaining -= 1
             if host.exit_code != 0:
                 in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), [h for h in started if h is not host])
@@ -232,7 +235,7 @@ class TrainingJob:
                     raise LocalModeError(self._stop_reason)
                 failure = host.spec.root / "output" / "failure"
                 text = failure.read_text(errors="replace") if failure.is_file() else ""
-                raise HostFailure(failure_message("training job", self.name, host, text),
+                raise HostFailure(failure_reason(host, text),
                                   host=host.name, exit_code=host.exit_code)
 
     def _upload(self, root, specs):

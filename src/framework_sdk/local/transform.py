@@ -151,7 +151,7 @@ class TransformJob:
             name, body = item
             response = pool.urlopen("POST", "/invocations", body=body, headers=headers)
             if response.status >= 400:
-                raise LocalModeError(f"transform job {self.name} failed: the model server answered "
+                raise LocalModeError(f"the model server answered "
                                      f"{response.status} for a request from {name}: "
                                      f"{response.data.decode('utf-8', 'replace')[:2000]}")
             return response.data

@@ -7,10 +7,12 @@ on a timer.
 """
 import collections
 import dataclasses
+import os
 import threading
 from pathlib import Path
 
 TAIL_LINES = 40
+REQUIREMENTS_INSTALLED = "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"
 
 
 @dataclasses.dataclass
@@ -116,6 +118,15 @@ class Host:
         pass
 
 
+def add_layer(environment, additions):
+    """Put a requirements layer's ``additions`` into ``environment``; its PYTHONPATH goes before the job's own."""
+    additions = dict(additions)
+    if additions.get("PYTHONPATH") and environment.get("PYTHONPATH"):
+        additions["PYTHONPATH"] = f"{additions['PYTHONPATH']}{os.pathsep}{environment['PYTHONPATH']}"
+    environment.update(additions)
+    return environment
+
+
 def in_parallel(action, hosts):
     """Call ``action(host)`` for every host at once and wait for all (stopping hosts one by one adds up)."""
     hosts = list(hosts)
@@ -142,6 +153,12 @@ class Backend:
     def check_image(self, image):
         """Raise :class:`LocalModeError` with the fix when ``image`` cannot run here."""
         raise NotImplementedError
+
+    def requirements_layer(self, image, requirements_file, on_line=None):
+        """``(image to run, environment additions)`` giving the program ``requirements_file`` installed
+        once and cached (the additions hold ``FRAMEWORK_SDK_REQUIREMENTS_INSTALLED=1``), or ``None``
+        when the program installs them itself. ``on_line`` receives the install's output lines."""
+        return None
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
         """Start one host per spec (all in one ``group``, e.g. a job name); returns the started hosts."""

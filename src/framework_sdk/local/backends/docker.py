@@ -6,13 +6,15 @@ host's /opt/ml tree is bind-mounted at ``/opt/ml``; ``file://`` channels and cod
 are bind-mounted read-only inside it. Containers run as the image's user (root in
 SageMaker images, which sshd needs); when the caller is not root the tree is handed
 back to the caller (``chown``) before it is read, so nothing root-owned is left.
+A framework image runs a user's ``requirements.txt`` from an image built once with it
+installed (:meth:`DockerBackend.requirements_layer`).
 Every container and network carries the label ``framework-sdk.local``.
 """
 import os
 import threading
 from urllib.parse import urlparse
 
-from framework_sdk.local.backends.base import Backend, Host
+from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
 from framework_sdk.local.errors import LocalModeError, PortInUse
 
 LABEL = "framework-sdk.local"
@@ -94,6 +96,16 @@ class DockerBackend(Backend):
             raise LocalModeError(f"image {image} is not on the Docker engine at "
                                  f"{self.client.api.base_url} (local mode never pulls); "
                                  f"{_build_hint(image)}") from None
+
+    def requirements_layer(self, image, requirements_file, on_line=None):
+        """A framework image with ``requirements_file`` installed (an image built once and reused,
+        :mod:`framework_sdk.local.requirement_images`); ``None`` for a bring-your-own image."""
+        from framework_sdk.local import requirement_images
+
+        if not requirement_images.is_framework_image(self.client.images.get(image)):
+            return None
+        tag = requirement_images.ensure(self.client, image, requirements_file, on_line)
+        return tag, {REQUIREMENTS_INSTALLED: "1"}
 
     def serving_address(self):
         url = os.environ.get("DOCKER_HOST", "")

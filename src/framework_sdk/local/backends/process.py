@@ -190,11 +190,11 @@ class ProcessBackend(Backend):
     def check_image(self, image):
         self.resolve(image)
 
-    def user_layer(self, image, requirements_file):
-        """Environment additions that put ``requirements_file`` (installed once, cached) on the path."""
+    def requirements_layer(self, image, requirements_file, on_line=None):
+        """The same ``image``, with a cached layer holding ``requirements_file`` on ``PYTHONPATH``."""
         from framework_sdk import venvs
 
-        return venvs.user_layer(self.python_for(image), str(requirements_file))
+        return image, venvs.user_layer(self.python_for(image), str(requirements_file))
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
         runner = self.resolve(image)

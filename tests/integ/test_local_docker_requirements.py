@@ -1,0 +1,131 @@
+"""The docker backend installs a framework job's ``requirements.txt`` once, into a derived image it reuses.
+
+Runs script mode on the python framework image with a small requirement from PyPI
+(``text-unidecode``); the requirements file carries a token unique to this run, so the first
+fit really builds the derived image, which the test removes at the end.
+"""
+import time
+import uuid
+
+import pytest
+
+from framework_sdk import LocalSession
+from framework_sdk.estimator import Framework
+from framework_sdk.exceptions import UnexpectedStatusException
+from framework_sdk.local import requirement_images
+from framework_sdk.local.backends.docker import LABEL
+from framework_sdk.model import FrameworkModel
+from framework_sdk.serializers import CSVDeserializer, CSVSerializer
+
+pytestmark = pytest.mark.docker
+
+TRAIN = '''
+import os, text_unidecode
+print("unidecoded:", text_unidecode.unidecode("café"), flush=True)
+open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write("ok")
+'''
+INFERENCE = '''
+import text_unidecode
+
+def model_fn(model_dir):
+    return text_unidecode.unidecode
+
+def predict_fn(data, model):
+    return [[float(model("é") == "e")] for _ in data]  # 1.0: the package is there
+'''
+
+
+class ScriptModel(FrameworkModel):
+    _framework_name = "python"
+
+
+class Script(Framework):
+    _framework_name = "python"
+    model_cls = ScriptModel
+
+
+@pytest.fixture
+def work(tmp_path, python_image, docker_client):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(TRAIN)
+    (code / "inference.py").write_text(INFERENCE)
+    (code / "requirements.txt").write_text(f"# fsdk-test {uuid.uuid4().hex}\ntext-unidecode==1.3\n")
+    yield tmp_path
+    for image in docker_client.images.list(filters={"label": requirement_images.LABEL_OF}):
+        if any(tag.startswith(requirement_images.REPOSITORY) for tag in image.tags) and \
+                image.id == _derived_id(docker_client, python_image, code / "requirements.txt"):
+            docker_client.images.remove(image.id, force=True)
+
+
+def _derived_id(docker_client, image, requirements):
+    tag = requirement_images.tag_for(docker_client.images.get(image).id, requirements.read_bytes())
+    try:
+        return docker_client.images.get(tag).id
+    except Exception:
+        return None
+
+
+@pytest.fixture
+def session(docker_client):
+    session = LocalSession(backend="docker", docker_client=docker_client)
+    yield session
+    session.close()
+    assert [c.name for c in docker_client.containers.list(all=True, filters={"label": LABEL})
+            if "fsdk-test-requirements" in c.name] == []
+
+
+def script(session, work):
+    return Script("train.py", source_dir=str(work / "code"), framework_version="3.11", instance_type="local",
+                  instance_count=1, sagemaker_session=session, output_path=f"file://{work}/models",
+                  base_job_name="fsdk-test-requirements")
+
+
+def test_requirements_are_installed_once_into_a_reused_image(session, work, python_image, docker_client,
+                                                             capsys):
+    tag = requirement_images.tag_for(docker_client.images.get(python_image).id,
+                                     (work / "code" / "requirements.txt").read_bytes())
+    started = time.monotonic()
+    first = script(session, work)
+    first.fit()
+    first_seconds = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert "Successfully installed text-unidecode-1.3" in out  # pip ran, while building the image
+    assert "unidecoded: cafe" in out
+    derived = docker_client.images.get(tag)
+
+    started = time.monotonic()
+    second = script(session, work)
+    second.fit()
+    second_seconds = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert "unidecoded: cafe" in out
+    assert "Collecting" not in out and "Successfully installed" not in out and "pip install" not in out
+    assert f"already installed in {tag} (reused)" in out
+    assert docker_client.images.get(tag).id == derived.id
+    assert second_seconds < first_seconds, (first_seconds, second_seconds)
+    assert second.describe()["AlgorithmSpecification"]["TrainingImage"] == python_image
+
+    # The endpoint of the same code runs on the same derived image: nothing is installed either.
+    model = second.create_model(entry_point="inference.py", source_dir=str(work / "code"))
+    predictor = model.deploy(initial_instance_count=1, instance_type="local",
+                             serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    try:
+        assert [[float(v) for v in row] for row in predictor.predict([[1]])] == [[1.0]]
+        servers = session.sagemaker_client.endpoints[predictor.endpoint_name].servers
+        assert servers.run_image == tag
+        assert not any("Successfully installed" in line for line in servers.logs.lines)
+    finally:
+        predictor.delete_endpoint()
+
+
+def test_a_failing_install_fails_the_job_with_pips_error(session, work, python_image):
+    (work / "code" / "requirements.txt").write_text(
+        f"# fsdk-test {uuid.uuid4().hex}\nfsdk-no-such-package-anywhere==0.0.1\n")
+    with pytest.raises(UnexpectedStatusException) as failure:
+        script(session, work).fit(logs=False)
+    message = str(failure.value)
+    assert message.startswith("local training job 'fsdk-test-requirements-")
+    assert "pip could not install" in message and "requirements.txt" in message
+    assert "fsdk-no-such-package-anywhere" in message
+    assert "No matching distribution found" in message or "Could not find a version" in message
