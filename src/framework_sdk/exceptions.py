@@ -59,12 +59,12 @@ class AWSError(SDKError):
         self.code = error.get("Code") or "Unknown"
         self.aws_message = error.get("Message") or ""
         self.advice = _ADVICE.get(self.code, "see the AWS message above")
-        subject = _subject(self.request)
+        subject = request_subject(self.request)
         super().__init__(f"{operation_name}{subject} failed with {self.code}: {self.aws_message} "
                          f"-> {self.advice}")
 
 
-def _subject(request):
+def request_subject(request):
     """`` for 'name'`` from the first ``*Name``/``Bucket`` field of a request, or ``''``."""
     for key in sorted(request):
         if (key.endswith("Name") or key in ("Bucket", "Key")) and isinstance(request[key], str):

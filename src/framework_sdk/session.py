@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from .exceptions import AWSError, ConfigurationError, UnexpectedStatusException, WaitTimeoutError
+from .exceptions import AWSError, ConfigurationError, UnexpectedStatusException, WaitTimeoutError, request_subject
 
 LOGGER = logging.getLogger(__name__)
 
@@ -35,20 +35,35 @@ def _region_fix():
 
 
 def translate_errors(client):
-    """Make ``client`` (a boto3 client) raise :class:`AWSError` for failed calls; returns ``client``."""
+    """Make ``client`` (a boto3 client) raise our exceptions; returns ``client``.
+
+    A failed call raises :class:`AWSError`; a request that does not fit botocore's service
+    model raises :class:`ConfigurationError` (instead of ``ParamValidationError``) before it is sent.
+    """
     events = client.meta.events
     if getattr(client, "_framework_sdk_errors", False):
         return client
     service = client.meta.service_model.service_id.hyphenize()
+    validate = service != "s3" and client.meta.config.parameter_validation  # S3 requests: built by s3transfer
 
-    def remember(params, context, **_):
+    def remember(params, context, model, **_):
         context["framework_sdk_request"] = dict(params)
+        if validate:
+            from botocore.exceptions import ParamValidationError
+            from botocore.validate import validate_parameters
+
+            try:
+                validate_parameters(params, model.input_shape)
+            except ParamValidationError as error:
+                raise ConfigurationError(
+                    f"{model.name}{request_subject(params)} would be refused: {error.kwargs.get('report', error)}; "
+                    f"fix the argument that produces that field") from None
 
     def raise_ours(http_response, parsed, model, context, **_):
         if http_response.status_code >= 300 and parsed.get("Error"):
             raise AWSError(model.name, parsed, context.get("framework_sdk_request"))
 
-    events.register(f"provide-client-params.{service}", remember)
+    events.register_last("before-parameter-build", remember)  # after botocore fills idempotency tokens
     events.register(f"after-call.{service}", raise_ours)
     client._framework_sdk_errors = True
     return client
@@ -109,7 +124,9 @@ class Session:
 
     ``Session(boto_session=None, sagemaker_client=None, sagemaker_runtime_client=None,
     s3_client=None, logs_client=None, sts_client=None, default_bucket=None)``: pass clients
-    to reuse them (or to stub them in tests). The region comes from the usual boto3 chain.
+    to reuse them (or to stub them in tests). The region comes from the usual boto3 chain (or
+    the clients given); with none, the constructor raises a :class:`ConfigurationError` naming
+    the fix, as does the first client made when no credentials are found.
     """
 
     local_mode = False
@@ -126,6 +143,8 @@ class Session:
         self._default_bucket_checked = False
         self._account = None
         self._lock = threading.Lock()
+        if not self.local_mode:
+            self.boto_region_name  # no region: say so now, not at the first request
 
     # ------------------------------------------------------------------ boto3 plumbing
 
@@ -158,6 +177,8 @@ class Session:
                 client = self._clients.get(service)
                 if client is None:
                     region = self.boto_region_name
+                    # without credentials botocore would fail every call with NoCredentialsError
+                    self.require_credentials(f"the AWS {service} API")
                     client = translate_errors(self.boto_session.client(service, region_name=region))
                     self._clients[service] = client
         return client
@@ -189,9 +210,10 @@ class Session:
     def require_credentials(self, reason):
         """Raise :class:`ConfigurationError` naming ``reason`` when there are no AWS credentials."""
         if not self.has_credentials():
+            alternative = ", or use file:// paths instead" if self.local_mode else ""
             raise ConfigurationError(
                 f"{reason} needs AWS credentials and none were found: run `aws configure`, set "
-                f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or use file:// paths instead")
+                f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE){alternative}")
 
     def account_id(self):
         """The caller's AWS account id (``sts:GetCallerIdentity``, cached)."""
@@ -265,12 +287,14 @@ class Session:
                                 max_concurrency=max_concurrency, use_threads=True)
         return create_transfer_manager(self.s3_client, config)
 
-    def upload_data(self, path, bucket=None, key_prefix="data", extra_args=None):
+    def upload_data(self, path, bucket=None, key_prefix="data", callback=None, extra_args=None):
         """Upload a file or a folder to S3; returns the ``s3://`` URI of the file, or of the folder's prefix.
 
         A folder keeps its files' relative paths under ``key_prefix``. Files go up in parallel,
         large ones as multipart uploads, through boto3's transfer manager; a progress line is
-        shown when stderr is a terminal.
+        shown when stderr is a terminal. ``callback(bytes_transferred)`` is called as bytes go up
+        and ``extra_args`` (``{"ServerSideEncryption": "aws:kms"}`` ...) goes with every object,
+        as in SageMaker Python SDK.
         """
         from s3transfer.subscribers import BaseSubscriber
 
@@ -296,6 +320,8 @@ class Session:
         class _Count(BaseSubscriber):
             def on_progress(self, future, bytes_transferred, **kwargs):
                 progress(bytes_transferred)
+                if callback is not None:
+                    callback(bytes_transferred)
 
         with self._transfer_manager() as manager:
             futures = [manager.upload(local, bucket, key, extra_args=extra_args, subscribers=[_Count()])

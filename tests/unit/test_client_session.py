@@ -37,9 +37,10 @@ def test_missing_region_is_a_clear_error(monkeypatch):
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    session = Session(boto_session=boto3.Session())
     with pytest.raises(ConfigurationError, match="AWS_DEFAULT_REGION"):
-        session.sagemaker_client
+        Session(boto_session=boto3.Session())  # at construction, as SageMaker Python SDK does
+    with pytest.raises(ConfigurationError, match="AWS_DEFAULT_REGION"):
+        Session()
 
 
 def test_default_bucket_is_created_in_the_region(aws_stubs):
