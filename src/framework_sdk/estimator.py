@@ -80,6 +80,32 @@ def format_tags(tags):
     return [dict(tag) for tag in tags]
 
 
+_HYPERPARAMETER_LIMITS = (100, 256, 2500)  # entries, key length, value length (SageMaker's limits)
+
+
+def check_hyperparameters(hyperparameters):
+    """Return the request's ``HyperParameters`` unchanged, or raise naming the one SageMaker would refuse."""
+    entries, key_length, value_length = _HYPERPARAMETER_LIMITS
+    if len(hyperparameters) > entries:
+        raise ConfigurationError(
+            f"{len(hyperparameters)} hyperparameters; SageMaker takes at most {entries}: pass the rest in a "
+            f"configuration file (in source_dir, or an input channel)")
+    for key, value in hyperparameters.items():
+        if len(key) > key_length:
+            raise ConfigurationError(f"hyperparameter name {key[:40]!r}... is {len(key)} characters; SageMaker "
+                                     f"takes at most {key_length}: use a shorter name")
+        if len(value) > value_length:
+            raise ConfigurationError(
+                f"hyperparameter {key!r} is {len(value)} characters once encoded; SageMaker takes at most "
+                f"{value_length}: pass large values in a file (in source_dir, or an input channel) instead")
+    return hyperparameters
+
+
+def _check_range(name, value, low, high):
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
+        raise ConfigurationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+
+
 class TrainingJob:
     """A started training job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
 
@@ -111,6 +137,11 @@ class EstimatorBase:
     """What every estimator shares: resources, output, the ``CreateTrainingJob`` request, attach, deploy.
 
     Subclasses implement :meth:`training_image_uri`, :meth:`hyperparameters` and :meth:`create_model`.
+    ``max_retry_attempts``, ``keep_alive_period_in_seconds`` and ``enable_sagemaker_metrics`` become
+    ``RetryStrategy``, ``ResourceConfig.KeepAlivePeriodInSeconds`` and
+    ``AlgorithmSpecification.EnableSageMakerMetricsTimeSeries``. ``debugger_hook_config=False`` and
+    ``disable_profiler`` are accepted so SageMaker Python SDK scripts run unchanged; no Debugger
+    hook or profiler is ever configured.
     """
 
     def __init__(self, role=None, instance_count=None, instance_type=None, volume_size=30,
@@ -119,7 +150,9 @@ class EstimatorBase:
                  subnets=None, security_group_ids=None, model_uri=None, model_channel_name="model",
                  metric_definitions=None, encrypt_inter_container_traffic=False,
                  use_spot_instances=False, max_wait=None, checkpoint_s3_uri=None,
-                 checkpoint_local_path=None, enable_network_isolation=False, environment=None):
+                 checkpoint_local_path=None, enable_network_isolation=False, environment=None,
+                 max_retry_attempts=None, keep_alive_period_in_seconds=None, enable_sagemaker_metrics=None,
+                 debugger_hook_config=None, disable_profiler=False):
         if not instance_type:
             raise ConfigurationError("instance_type is required: an ML instance type such as 'ml.m5.xlarge', "
                                      "or 'local' to run on this machine")
@@ -133,6 +166,11 @@ class EstimatorBase:
                 f"least max_run={max_run}; got max_wait={max_wait!r}")
         if bool(subnets) != bool(security_group_ids):
             raise ConfigurationError("subnets and security_group_ids go together: pass both or neither")
+        if debugger_hook_config not in (None, False):
+            raise ConfigurationError("SageMaker Debugger is not supported: pass debugger_hook_config=False or "
+                                     "leave it out (no debugger hook is configured)")
+        _check_range("max_retry_attempts", max_retry_attempts, 1, 30)
+        _check_range("keep_alive_period_in_seconds", keep_alive_period_in_seconds, 0, 3600)
         self.sagemaker_session = resolve_session(sagemaker_session, instance_type)
         self.local_mode = bool(self.sagemaker_session.local_mode)
         if not role and not self.local_mode:
@@ -167,6 +205,11 @@ class EstimatorBase:
         self.checkpoint_local_path = checkpoint_local_path
         self.enable_network_isolation = enable_network_isolation
         self.environment = dict(environment or {})
+        self.max_retry_attempts = max_retry_attempts
+        self.keep_alive_period_in_seconds = keep_alive_period_in_seconds
+        self.enable_sagemaker_metrics = enable_sagemaker_metrics
+        self.debugger_hook_config = debugger_hook_config
+        self.disable_profiler = disable_profiler
         self.latest_training_job = None
         self._current_job_name = None
 
@@ -209,12 +252,15 @@ class EstimatorBase:
             for c in channels]
         self._check_credentials(uris)
         session = self.sagemaker_session
+        check_hyperparameters(self.hyperparameters())  # the user's, before any code is uploaded
         if self.output_path is None:
             self.output_path = session.default_output_path()
         self._stage_code(job_name)
         algorithm = {"TrainingImage": self.training_image_uri(), "TrainingInputMode": self.input_mode}
         if self.metric_definitions:
             algorithm["MetricDefinitions"] = list(self.metric_definitions)
+        if self.enable_sagemaker_metrics is not None:
+            algorithm["EnableSageMakerMetricsTimeSeries"] = bool(self.enable_sagemaker_metrics)
         request = {
             "TrainingJobName": job_name,
             "AlgorithmSpecification": algorithm,
@@ -231,9 +277,13 @@ class EstimatorBase:
             request["OutputDataConfig"]["KmsKeyId"] = self.output_kms_key
         if self.volume_kms_key:
             request["ResourceConfig"]["VolumeKmsKeyId"] = self.volume_kms_key
+        if self.keep_alive_period_in_seconds is not None:
+            request["ResourceConfig"]["KeepAlivePeriodInSeconds"] = self.keep_alive_period_in_seconds
+        if self.max_retry_attempts is not None:
+            request["RetryStrategy"] = {"MaximumRetryAttempts": self.max_retry_attempts}
         hyperparameters = self.hyperparameters()
         if hyperparameters:
-            request["HyperParameters"] = hyperparameters
+            request["HyperParameters"] = check_hyperparameters(hyperparameters)
         if self.environment:
             request["Environment"] = {str(k): str(v) for k, v in self.environment.items()}
         if self.tags:
@@ -358,6 +408,8 @@ class EstimatorBase:
             "security_group_ids": job_details.get("VpcConfig", {}).get("SecurityGroupIds"),
             "checkpoint_s3_uri": job_details.get("CheckpointConfig", {}).get("S3Uri"),
             "checkpoint_local_path": job_details.get("CheckpointConfig", {}).get("LocalPath"),
+            "keep_alive_period_in_seconds": resources.get("KeepAlivePeriodInSeconds"),
+            "max_retry_attempts": job_details.get("RetryStrategy", {}).get("MaximumRetryAttempts"),
         }
         params.update({key: value for key, value in optional.items() if value})
         if job_details.get("EnableManagedSpotTraining"):
@@ -365,6 +417,8 @@ class EstimatorBase:
             params["max_wait"] = stopping.get("MaxWaitTimeInSeconds")
         if job_details.get("EnableNetworkIsolation"):
             params["enable_network_isolation"] = True
+        if "EnableSageMakerMetricsTimeSeries" in algorithm:
+            params["enable_sagemaker_metrics"] = algorithm["EnableSageMakerMetricsTimeSeries"]
         if job_details.get("EnableInterContainerTrafficEncryption"):
             params["encrypt_inter_container_traffic"] = True
         if model_channel_name:
@@ -494,12 +548,13 @@ class Framework(EstimatorBase):
     def __init__(self, entry_point, source_dir=None, hyperparameters=None, container_log_level=logging.INFO,
                  code_location=None, image_uri=None, dependencies=None, framework_version=None,
                  py_version=None, role=None, instance_count=None, instance_type=None, **kwargs):
-        from .packaging import resolve_entry_point
+        from .packaging import check_dependencies, resolve_entry_point
 
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.dependencies = list(dependencies or [])
         self._program = resolve_entry_point(entry_point, source_dir)
+        check_dependencies(self.dependencies)
         self.container_log_level = container_log_level
         self.code_location = code_location
         self.image_uri = image_uri
