@@ -136,7 +136,8 @@ class Transformer:
         if job_name:
             naming.validate(job_name, "job_name")
         else:
-            job_name = naming.name_from_base(self.base_transform_job_name or self.model_name)
+            # a model named after its training job gives "<base>-<new timestamp>", not two timestamps
+            job_name = naming.name_from_base(self.base_transform_job_name or naming.base_from_name(self.model_name))
         request = self._request(data, data_type, content_type, compression_type, split_type, job_name,
                                 input_filter, output_filter, join_source)
         self.sagemaker_session.sagemaker_client.create_transform_job(**request)
