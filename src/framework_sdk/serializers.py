@@ -95,7 +95,12 @@ class JSONSerializer(BaseSerializer):
 
 
 class CSVSerializer(BaseSerializer):
-    """CSV (``text/csv``) from a numeric 1-D/2-D array or list; strings and bytes are sent as they are."""
+    """CSV (``text/csv``): a row (1-D) or rows (2-D) of numbers, or of any values written as text.
+
+    Numbers go through the shared codec (the model server's); rows holding text or of uneven
+    length are written with :mod:`csv` (values containing commas or quotes are quoted). Strings
+    and bytes are sent as they are; empty data is refused.
+    """
 
     CONTENT_TYPE = codecs.CSV
 
@@ -107,7 +112,35 @@ class CSVSerializer(BaseSerializer):
             return data.encode("utf-8")
         if isinstance(data, (bytes, bytearray)):
             return bytes(data)
-        return codecs.csv_encode(data)
+        import numpy as np
+
+        try:
+            array = np.asarray(data)
+        except ValueError:  # rows of uneven length
+            array = np.asarray(data, dtype=object)
+        if array.size == 0:
+            raise ValueError("CSVSerializer: cannot send empty data; the endpoint would have nothing to predict")
+        if array.dtype.kind in "biuf":
+            return codecs.csv_encode(array)
+        return _csv_text(array.tolist() if array.dtype != object else data)
+
+
+def _csv_text(data):
+    """Rows of arbitrary values as CSV text (one row when ``data`` holds no sequences)."""
+    import csv
+    import io
+
+    def is_row(value):
+        return isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0
+
+    rows = list(data) if isinstance(data, (list, tuple)) else [data]
+    if not any(is_row(row) for row in rows):
+        rows = [rows]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row.tolist() if hasattr(row, "tolist") else row)
+    return out.getvalue().encode("utf-8")
 
 
 class JSONLinesSerializer(BaseSerializer):
@@ -135,7 +168,8 @@ class BaseDeserializer:
 
     @property
     def accept(self):
-        return self.ACCEPT
+        """One media type as a string, several as a tuple (as SageMaker Python SDK's ``accept``)."""
+        return self.ACCEPT[0] if len(self.ACCEPT) == 1 else self.ACCEPT
 
     def deserialize(self, stream, content_type):
         raise NotImplementedError
