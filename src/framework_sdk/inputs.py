@@ -79,7 +79,7 @@ def check_uri(uri, what, local_mode):
             return uri
         raise ConfigurationError(
             f"{what} {uri!r} is a file:// URI, which only local mode can read; upload it with "
-            f"session.upload_data(...) and pass the s3:// URI, or train with instance_type='local'")
+            f"session.upload_data(...) and pass the s3:// URI, or run in local mode (instance_type='local')")
     raise ConfigurationError(
         f"{what} {uri!r} is not a URI: pass s3://bucket/prefix (upload local data first with "
         f"session.upload_data(path)), or file:///absolute/path in local mode")

@@ -199,12 +199,13 @@ class FrameworkModel(Model):
     def __init__(self, model_data, image_uri, role, entry_point, source_dir=None, predictor_cls=None, env=None,
                  name=None, container_log_level=logging.INFO, code_location=None, sagemaker_session=None,
                  dependencies=None, framework_version=None, py_version=None, **kwargs):
-        from .packaging import resolve_entry_point
+        from .packaging import check_dependencies, resolve_entry_point
 
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.dependencies = list(dependencies or [])
         self._program = resolve_entry_point(entry_point, source_dir)
+        check_dependencies(self.dependencies)
         self.container_log_level = container_log_level
         self.code_location = code_location
         if code_location is not None and uri_scheme(code_location) != "s3":

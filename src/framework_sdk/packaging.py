@@ -61,6 +61,15 @@ def resolve_entry_point(entry_point, source_dir=None):
     return relative.as_posix()
 
 
+def check_dependencies(dependencies):
+    """Raise :class:`ConfigurationError` naming the first of ``dependencies`` that is no file or folder."""
+    for dependency in dependencies or ():
+        if not isinstance(dependency, (str, os.PathLike)) or not Path(dependency).exists():
+            raise ConfigurationError(
+                f"dependency {dependency!r} does not exist (looked in {Path.cwd()}); dependencies are "
+                f"local files or folders shipped beside the entry point: fix the path or drop it")
+
+
 def _walk(root):
     """Yield ``(relative posix path, absolute path)`` for every file under ``root``, sorted."""
     found = []
@@ -95,11 +104,9 @@ def sourcedir_entries(entry_point, source_dir=None, dependencies=()):
     else:
         for name, path in _walk(Path(source_dir).resolve()):
             add(name, path, "source_dir")
+    check_dependencies(dependencies)
     for dependency in dependencies or ():
-        dep = Path(dependency)
-        if not dep.exists():
-            raise ConfigurationError(f"dependency {str(dependency)!r} does not exist")
-        dep = dep.resolve()
+        dep = Path(dependency).resolve()
         if dep.is_dir():
             for name, path in _walk(dep):
                 add(f"{dep.name}/{name}", path, f"dependency {str(dependency)!r}")
