@@ -107,3 +107,13 @@ def test_model_needs_a_framework_version_or_image():
     with pytest.raises(ConfigurationError, match="supported chainer versions: 7.8.1"):
         ChainerModel("s3://bucket/model.tar.gz", role=ROLE, entry_point="s3-hosted.py",
                      source_dir="s3://bucket/code.tar.gz")
+
+
+def test_create_model_takes_model_server_workers_first_as_sagemaker_v2_does(aws_stubs, source_dir, monkeypatch):
+    estimator = Chainer("train.py", source_dir=source_dir, role=ROLE, instance_count=1, instance_type="ml.c5.xlarge",
+                        framework_version="7.8.1", sagemaker_session=aws_stubs.session, image_uri=IMAGE)
+    monkeypatch.setattr(Chainer, "model_data", "s3://bucket/output/model.tar.gz")  # as after a completed job
+    model = estimator.create_model(3)
+    assert isinstance(model, ChainerModel) and model.model_server_workers == 3 and model.role == ROLE
+    assert (model.entry_point, model.framework_version, model.model_data) == (
+        "train.py", "7.8.1", "s3://bucket/output/model.tar.gz")

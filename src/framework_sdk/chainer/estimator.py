@@ -46,6 +46,14 @@ class Chainer(Framework):
                 values[key] = value
         return values
 
+    def create_model(self, model_server_workers=None, role=None, entry_point=None, source_dir=None,
+                     dependencies=None, **kwargs):
+        """A :class:`ChainerModel` of the latest job (SageMaker v2's argument order: ``model_server_workers`` first)."""
+        if model_server_workers is not None:
+            kwargs["model_server_workers"] = model_server_workers
+        return super().create_model(role=role, entry_point=entry_point, source_dir=source_dir,
+                                    dependencies=dependencies, **kwargs)
+
     @classmethod
     def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
         params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
