@@ -40,7 +40,20 @@ _ADVICE = {
     "ExpiredTokenException": "the AWS credentials expired; refresh them (for example `aws sso login`)",
     "UnrecognizedClientException": "the AWS credentials are not valid; check the access key",
     "InvalidClientTokenId": "the AWS credentials are not valid; check the access key",
+    "404": "no such S3 bucket or object; check the URI and the region",
+    "403": "the credentials lack access to this S3 bucket or object; grant it in IAM or the bucket policy",
 }
+
+
+def _advice(code, message):
+    """What to do about an error; SageMaker reports missing and taken names as ``ValidationException``."""
+    lowered = message.lower()
+    if code == "ValidationException":
+        if "already exist" in lowered:
+            return _ADVICE["ResourceInUse"]
+        if any(phrase in lowered for phrase in ("not found", "could not find", "does not exist")):
+            return _ADVICE["ResourceNotFound"]
+    return _ADVICE.get(code, "read the AWS message and fix what it names")
 
 
 class AWSError(SDKError):
@@ -58,7 +71,7 @@ class AWSError(SDKError):
         self.request = request or {}
         self.code = error.get("Code") or "Unknown"
         self.aws_message = error.get("Message") or ""
-        self.advice = _ADVICE.get(self.code, "see the AWS message above")
+        self.advice = _advice(self.code, self.aws_message)
         subject = request_subject(self.request)
         super().__init__(f"{operation_name}{subject} failed with {self.code}: {self.aws_message} "
                          f"-> {self.advice}")

@@ -230,16 +230,16 @@ class Session:
         return "aws"
 
     def expand_role(self, role):
-        """An IAM role ARN for ``role``: ARNs pass through, a bare name becomes this account's role ARN."""
+        """An IAM role ARN for ``role``: ARNs pass through; ``name``, ``path/name`` or ``role/path/name``
+        become ``arn:<partition>:iam::<account>:role/<path/name>``."""
         if not role:
             raise ConfigurationError(
                 "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>' (or the "
                 "role's name), an IAM role that SageMaker can assume with access to your S3 data")
         if role.startswith("arn:"):
             return role
-        if "/" in role:
-            return f"arn:{self.partition()}:iam::{self.account_id()}:{role}"
-        return f"arn:{self.partition()}:iam::{self.account_id()}:role/{role}"
+        path = role[len("role/"):] if role.startswith("role/") else role.lstrip("/")
+        return f"arn:{self.partition()}:iam::{self.account_id()}:role/{path}"
 
     # ---------------------------------------------------------------------------- S3
 

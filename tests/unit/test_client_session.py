@@ -65,6 +65,9 @@ def test_expand_role(aws_stubs):
     aws_stubs.sts.add_response("get_caller_identity", {"Account": ACCOUNT}, {})
     assert aws_stubs.session.expand_role("MyRole") == f"arn:aws:iam::{ACCOUNT}:role/MyRole"
     assert aws_stubs.session.expand_role("arn:aws:iam::1:role/x") == "arn:aws:iam::1:role/x"
+    assert aws_stubs.session.expand_role("role/MyRole") == f"arn:aws:iam::{ACCOUNT}:role/MyRole"
+    assert (aws_stubs.session.expand_role("service-role/AmazonSageMaker-ExecutionRole-1")
+            == f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-1")
     with pytest.raises(ConfigurationError, match="role is required"):
         aws_stubs.session.expand_role(None)
 
@@ -141,3 +144,15 @@ def test_upload_progress_line_only_on_a_terminal(capsys):
     quiet.close()
     err = capsys.readouterr().err
     assert "upload s3://b/k" in err and "100.0%" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("message, advice", [
+    ("Requested resource not found.", "check the name and the region"),
+    ('Cannot create already existing endpoint "arn:aws:sagemaker:us-west-2:1:endpoint/ep".', "the name is taken"),
+    ("1 validation error detected: Value 'x' at 'trainingJobName' failed to satisfy constraint", "fix the argument"),
+])
+def test_sagemaker_validation_errors_get_advice_from_their_message(aws_stubs, message, advice):
+    aws_stubs.sagemaker.add_client_error("describe_endpoint", "ValidationException", message,
+                                         expected_params={"EndpointName": "ep"})
+    with pytest.raises(AWSError, match=advice):
+        aws_stubs.session.describe_endpoint("ep")
