@@ -465,6 +465,9 @@ class EstimatorBase:
         Model and endpoint are named after the training job unless ``model_name``/``endpoint_name``
         are given; extra keyword arguments go to :meth:`create_model`.
         """
+        for what, name in (("model_name", model_name), ("endpoint_name", endpoint_name)):
+            if name is not None:
+                naming.validate(name, what)
         job_name = self._completed_job_name()
         model = self.create_model(**kwargs)
         model.name = model_name or job_name
@@ -477,6 +480,8 @@ class EstimatorBase:
                     output_kms_key=None, accept=None, env=None, max_concurrent_transforms=None,
                     max_payload=None, tags=None, role=None, volume_kms_key=None, model_name=None, **kwargs):
         """A :class:`~framework_sdk.Transformer` for batch inference with the latest job's model."""
+        if model_name is not None:
+            naming.validate(model_name, "model_name")
         job_name = self._completed_job_name()
         model = self.create_model(role=role, **kwargs) if role else self.create_model(**kwargs)
         model.name = model_name or job_name

@@ -40,6 +40,10 @@ _ADVICE = {
     "ExpiredTokenException": "the AWS credentials expired; refresh them (for example `aws sso login`)",
     "UnrecognizedClientException": "the AWS credentials are not valid; check the access key",
     "InvalidClientTokenId": "the AWS credentials are not valid; check the access key",
+    "ModelError": "the model's code failed on this request; read the endpoint's CloudWatch logs "
+                  "(/aws/sagemaker/Endpoints/<endpoint name>) and check the payload and its content type",
+    "ModelNotReadyException": "the endpoint is not ready yet; wait for InService (session.wait_for_endpoint) "
+                              "and retry",
     "404": "no such S3 bucket or object; check the URI and the region",
     "403": "the credentials lack access to this S3 bucket or object; grant it in IAM or the bucket policy",
 }

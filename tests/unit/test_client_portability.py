@@ -173,3 +173,14 @@ def test_deserializer_accept_is_what_was_given_and_ACCEPT_a_tuple():
     assert StringDeserializer().ACCEPT == ("application/json",)
     several = NumpyDeserializer(accept=("application/x-npy", "application/json"))
     assert several.accept == several.ACCEPT == ("application/x-npy", "application/json")
+
+
+@pytest.mark.parametrize("kwargs", [{"model_name": "my_model"}, {"endpoint_name": "end point"}])
+def test_bad_names_for_deploy_are_refused_before_any_request(aws_stubs, kwargs):
+    estimator = _estimator(aws_stubs.session)
+    from framework_sdk.estimator import TrainingJob
+
+    estimator.latest_training_job = TrainingJob(aws_stubs.session, "job-2026-01-01-00-00-00-000")
+    what = next(iter(kwargs))
+    with pytest.raises(ConfigurationError, match=f"{what} .* is not valid for SageMaker"):
+        estimator.deploy(1, "ml.m5.large", **kwargs)
