@@ -4,6 +4,7 @@ Follows SageMaker's batch contract: ``GET /execution-parameters`` supplies defau
 for ``MaxConcurrentTransforms``, ``BatchStrategy`` and ``MaxPayloadInMB``; each input
 file ``x`` yields ``x.out`` under ``S3OutputPath`` (``file://`` or ``s3://``).
 """
+import collections
 import concurrent.futures
 import datetime
 import json
@@ -130,9 +131,11 @@ class TransformJob:
             except ValueError:
                 advised = {}
         request = self.request
+        payload = next((source["MaxPayloadInMB"] for source in (request, advised)
+                        if source.get("MaxPayloadInMB") is not None), 6)  # 0: no limit but ours
         return (int(request.get("MaxConcurrentTransforms") or advised.get("MaxConcurrentTransforms") or 1),
                 request.get("BatchStrategy") or advised.get("BatchStrategy") or "MultiRecord",
-                int(request.get("MaxPayloadInMB") or advised.get("MaxPayloadInMB") or 6))
+                int(payload))
 
     def _transform(self, url, scratch):
         import urllib3
@@ -140,8 +143,10 @@ class TransformJob:
         transform_input = self.request["TransformInput"]
         output = self.request["TransformOutput"]
         source = transform_input["DataSource"]["S3DataSource"]["S3Uri"]
-        pool = urllib3.connectionpool.connection_from_url(url, maxsize=32, retries=False, timeout=300)
+        pool = urllib3.connectionpool.connection_from_url(url, maxsize=1, retries=False, timeout=300)
         concurrency, strategy, max_payload = self._settings(pool)
+        pool.close()
+        pool = urllib3.connectionpool.connection_from_url(url, maxsize=concurrency, retries=False, timeout=300)
         max_payload_bytes = max_payload * MB if max_payload else 100 * MB
         headers = {"Content-Type": transform_input.get("ContentType") or "application/octet-stream"}
         if output.get("Accept"):
@@ -159,13 +164,27 @@ class TransformJob:
         files = self.storage.list_files(source, scratch / "input")
         if not files:
             raise LocalModeError(f"{source} holds no input files")
-        with concurrent.futures.ThreadPoolExecutor(concurrency) as executor:
+        executor = concurrent.futures.ThreadPoolExecutor(concurrency)
+        try:
+            # Files are read ahead while earlier ones are answered, so many small files keep
+            # MaxConcurrentTransforms requests in flight too; at most that many files wait in memory.
+            pending = collections.deque()
             for relative, path in files:
                 records = split_records(path.read_bytes(), transform_input.get("SplitType"))
-                batches = pack(records, strategy, max_payload_bytes, relative)
-                responses = list(executor.map(send, [(relative, body) for body in batches]))
-                result = scratch / "out" / f"{relative}.out"
-                result.parent.mkdir(parents=True, exist_ok=True)
-                result.write_bytes(assemble(responses, output.get("AssembleWith")))
-                self.storage.put(result, join(output["S3OutputPath"], f"{relative}.out"))
+                bodies = pack(records, strategy, max_payload_bytes, relative)
+                pending.append((relative, [executor.submit(send, (relative, body)) for body in bodies]))
+                while len(pending) > concurrency:
+                    self._write(*pending.popleft(), scratch)
+            while pending:
+                self._write(*pending.popleft(), scratch)
+        finally:
+            executor.shutdown(cancel_futures=True)
         pool.close()
+
+    def _write(self, relative, answers, scratch):
+        """Assemble the answers for input file ``relative`` into ``relative.out`` under ``S3OutputPath``."""
+        output = self.request["TransformOutput"]
+        result = scratch / "out" / f"{relative}.out"
+        result.parent.mkdir(parents=True, exist_ok=True)
+        result.write_bytes(assemble([answer.result() for answer in answers], output.get("AssembleWith")))
+        self.storage.put(result, join(output["S3OutputPath"], f"{relative}.out"))
