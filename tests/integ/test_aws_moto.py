@@ -20,6 +20,7 @@ what it does not:
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -103,9 +104,11 @@ def test_upload_a_folder_of_1000_files(session, tmp_path):
         path = root / f"part-{index % 10}" / f"file-{index:04d}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"record {index}\n")
+    sent = []
     started = time.monotonic()
-    uri = session.upload_data(str(root), key_prefix="many")
+    uri = session.upload_data(str(root), key_prefix="many", callback=sent.append)
     elapsed = time.monotonic() - started
+    assert sum(sent) == sum(path.stat().st_size for path in root.rglob("*.txt"))  # SageMaker v2's callback
     bucket = session.default_bucket()
     assert uri == f"s3://{bucket}/many"
     keys = _keys(session, bucket, "many/")
@@ -255,6 +258,7 @@ def test_plain_estimator_transformer_and_predictor_context_manager(session):
     description = transformer.latest_transform_job.describe()
     assert description["TransformJobStatus"] == "Completed"
     assert description["ModelName"] == estimator.latest_training_job.name
+    assert re.fullmatch(r"my-algo-\d{4}(-\d{2}){5}-\d{3}", transformer.latest_transform_job.name)
     assert transformer.output_path == f"s3://{session.default_bucket()}/{transformer.latest_transform_job.name}"
 
     predictor = estimator.deploy(1, "ml.m5.large", endpoint_name="ctx-endpoint")
