@@ -226,6 +226,24 @@ def test_ctrl_c_mid_job_leaves_nothing(byo_image, work, docker_client):
     assert leftovers(docker_client, work) == []
 
 
+def test_endpoints_left_running_stop_when_python_exits(byo_image, work, docker_client):
+    script = textwrap.dedent(f"""
+        from framework_sdk import Estimator, LocalSession
+        session = LocalSession(backend="docker")
+        trainer = Estimator({byo_image!r}, instance_type="local", instance_count=1, sagemaker_session=session,
+                            output_path="file://{work}/models")
+        trainer.fit({{"train": "file://{work}/data"}}, logs=False)
+        for count in (1, 2):
+            trainer.deploy(initial_instance_count=count, instance_type="local",
+                           endpoint_name=f"fsdk-local-test-byo-exit-{{count}}")
+        print("serving", len(session.sagemaker_client.endpoints))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, TMPDIR=str(work / "tmp")))
+    assert done.returncode == 0 and "serving 2" in done.stdout, done.stdout + done.stderr
+    assert leftovers(docker_client, work) == []
+
+
 @pytest.fixture
 def s3_server(monkeypatch):
     """moto's S3-compatible server on a free loopback port, with test credentials in the environment."""

@@ -224,3 +224,46 @@ def test_ctrl_c_mid_job_leaves_nothing(work):
         child.kill()
     assert child.returncode != 0 and "KeyboardInterrupt" in output
     assert leftovers(work) == []
+
+
+def test_fit_without_waiting_then_attach_logs_and_wait(session, work, capsys):
+    trainer = script(session, work, instance_count=1, hyperparameters={"sleep": 1})
+    started = time.monotonic()
+    trainer.fit({"train": f"file://{work}/data"}, wait=False)
+    assert time.monotonic() - started < 1.0  # returns at once
+    name = trainer.latest_training_job.name
+    assert trainer.describe()["TrainingJobStatus"] == "InProgress"
+    attached = Script.attach(name, sagemaker_session=session)  # follows the running job's logs to its end
+    assert "algo-1 | training started on algo-1" in capsys.readouterr().out
+    assert attached.model_data.endswith(f"/{name}/output/model.tar.gz")
+    trainer.logs()
+    trainer.wait()
+    assert "algo-1 | training started on algo-1" in capsys.readouterr().out
+    assert trainer.model_data == attached.model_data
+
+
+def test_endpoints_left_running_stop_when_python_exits(work):
+    program = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_local_process import Script
+        from framework_sdk import LocalSession
+        trainer = Script("train.py", source_dir={str(work / 'code')!r}, framework_version="3.11",
+                         instance_type="local", instance_count=1, sagemaker_session=LocalSession(backend="process"),
+                         output_path="file://{work}/models")
+        trainer.fit({{"train": "file://{work}/data"}}, logs=False)
+        predictor = trainer.create_model(entry_point="inference.py", source_dir={str(work / 'code')!r}).deploy(
+            initial_instance_count=2, instance_type="local")
+        print("serving", *trainer.sagemaker_session.sagemaker_client.endpoints[predictor.endpoint_name].urls)
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, TMPDIR=str(work / "tmp")))
+    assert done.returncode == 0, done.stdout + done.stderr
+    urls = done.stdout.split("serving", 1)[1].split()
+    assert len(urls) == 2
+    assert leftovers(work) == []
+    import urllib.request
+
+    for url in urls:
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{url}/ping", timeout=2)
