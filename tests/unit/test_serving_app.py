@@ -96,6 +96,56 @@ def test_timeout_answers_504_and_retires_the_worker():
     assert call(app, "GET", "/ping")[0] == 200
 
 
+
+def test_deadline_times_each_request_from_its_own_start_without_rearming_per_request(monkeypatch):
+    import signal
+
+    from framework_sdk.container.serving.errors import RequestTimeout
+
+    deadline = Deadline(0.25)
+    arms = []
+    real = signal.setitimer
+    monkeypatch.setattr(signal, "setitimer", lambda which, seconds: (arms.append(seconds), real(which, seconds)))
+    for _ in range(50):  # quick requests: the first arms the timer, the rest reuse it
+        with deadline:
+            pass
+    assert len(arms) == 1
+    time.sleep(0.3)  # the alarm fires between requests and is ignored
+    assert not deadline.expired and not deadline.armed
+    with deadline:
+        time.sleep(0.15)  # arms at t=0; the next request starts 0.15 s into that period
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout):
+        with deadline:
+            time.sleep(2)
+    elapsed = time.monotonic() - started
+    assert 0.24 <= elapsed < 0.4, elapsed  # its full 0.25 s, not what was left of the earlier period
+    assert deadline.expired
+
+
+def test_worker_keeps_request_sized_memory_instead_of_faulting_it_in_again():
+    import subprocess
+
+    probe = """
+import resource
+from framework_sdk.container.serving.worker import keep_request_memory
+
+def faults_per_request():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(50):
+        bytes(bytearray(300_000))  # a 300 KB body read, joined into one object, then freed
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 50
+
+untuned = faults_per_request()
+keep_request_memory(6 << 20)
+faults_per_request()
+print(untuned, faults_per_request())
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    untuned, tuned = map(float, out.split())
+    assert untuned > 30 and tuned < 2, (untuned, tuned)  # ~73 page faults per 300 KB by default
+
+
 # ------------------------------------------------------------------ typed mode
 
 
