@@ -279,7 +279,7 @@ def _client(client):
         return client
     except Exception as error:
         raise ImageError(f"no Docker engine answers ({error}); start one (or set DOCKER_HOST) "
-                         f"to build images") from error
+                         f"to build or list images") from error
 
 
 def _has_image(client, name):
