@@ -242,3 +242,39 @@ def test_a_failed_job_says_failed_once(tmp_path):
     message = str(failure.value)
     assert message.startswith("local training job 'job-1' failed: host algo-1 exited with code 3")
     assert message.count("failed") == 1 and message.count("job-1") == 1
+
+
+def test_code_on_s3_is_fetched_once_and_its_requirements_installed(tmp_path):
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in {"train.py": b"", "requirements.txt": b"from-s3\n"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+    class S3Code(Storage):
+        def fetch(self, uri, destination):
+            if not uri.startswith("s3://"):
+                return super().fetch(uri, destination)
+            destination.mkdir(parents=True)
+            (destination / "sourcedir.tar.gz").write_bytes(buffer.getvalue())
+            return destination
+
+    seen = {}
+
+    class Recording(LayeringBackend):
+        def start(self, group, image, specs, **kwargs):
+            config = specs[0].root / "input" / "config" / "hyperparameters.json"
+            seen.update(json.loads(config.read_text()), links=[r for _, r in specs[0].links])
+            return super().start(group, image, specs, **kwargs)
+
+    backend = Recording({"algo-1": ([], 0, {})})
+    job_request = request(tmp_path)
+    job_request["HyperParameters"]["sagemaker_submit_directory"] = json.dumps("s3://b/code/sourcedir.tar.gz")
+    assert run(TrainingJob(job_request, backend, S3Code(), work_dir=tmp_path))["TrainingJobStatus"] == "Completed"
+    assert seen["sagemaker_submit_directory"] == '"/opt/ml/code-archive/sourcedir.tar.gz"'
+    assert "code-archive/sourcedir.tar.gz" in seen["links"]
+    assert backend.layered == [("img", "from-s3\n")]

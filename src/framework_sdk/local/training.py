@@ -161,7 +161,7 @@ class TrainingJob:
                     data_config[name][key] = channel[key]
         hyperparameters = dict(request.get("HyperParameters", {}))
         environment = dict(request.get("Environment", {}))
-        code_link, code_relative = self._code(hyperparameters)
+        code_link, code_relative = self._code(hyperparameters, root)
         if code_link is not None:
             links.append((code_link, code_relative))
             requirements = runs.code_requirements(code_link, root / "code-unpacked")
@@ -192,16 +192,22 @@ class TrainingJob:
             specs.append(spec)
         return specs
 
-    def _code(self, hyperparameters):
-        """The local source folder (or tarball) named by ``sagemaker_submit_directory``, if it is ``file://``."""
+    def _code(self, hyperparameters, root):
+        """The source folder (or tarball) named by ``sagemaker_submit_directory`` on this machine: a
+        ``file://`` one where it is, an ``s3://`` one downloaded once (so no host needs S3 credentials)."""
         if SUBMIT_DIRECTORY not in hyperparameters:
             return None, None
         value, _ = _decode(hyperparameters[SUBMIT_DIRECTORY])
-        if not is_file_uri(value):
+        if is_file_uri(value):
+            path = local_path(value)
+            if not path.exists():
+                raise LocalModeError(f"source_dir {value} does not exist on this machine")
+        elif isinstance(value, str) and value.startswith("s3://"):
+            folder = self.storage.fetch(value, root / "submitted-code")
+            files = list(folder.iterdir())
+            path = files[0] if len(files) == 1 and files[0].is_file() else folder
+        else:
             return None, None
-        path = local_path(value)
-        if not path.exists():
-            raise LocalModeError(f"source_dir {value} does not exist on this machine")
         return path, ("code" if path.is_dir() else f"code-archive/{path.name}")
 
     def _train(self, specs):
