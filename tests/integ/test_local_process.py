@@ -18,6 +18,7 @@ import pytest
 from framework_sdk import Estimator, LocalSession
 from framework_sdk.estimator import Framework
 from framework_sdk.model import FrameworkModel
+from framework_sdk.predictor import Predictor
 from framework_sdk.exceptions import UnexpectedStatusException
 from framework_sdk.local import LocalModeError
 from framework_sdk.serializers import CSVDeserializer, CSVSerializer
@@ -147,8 +148,16 @@ def test_train_deploy_predict_transform(session, work, capsys):
             session.sagemaker_runtime_client.invoke_endpoint(
                 EndpointName=predictor.endpoint_name, Body=b"not,numbers", ContentType="text/csv")
         assert [float(row[0]) for row in predictor.predict([[1, 0]])] == pytest.approx([2.0])
+        # Another session (as another process would) reaches the endpoint by its name.
+        other = Predictor(predictor.endpoint_name, sagemaker_session=LocalSession(backend="process"),
+                          serializer=CSVSerializer(), deserializer=CSVDeserializer())
+        assert [float(row[0]) for row in other.predict([[1, 0]])] == pytest.approx([2.0])
     finally:
         predictor.delete_endpoint()
+    with pytest.raises(Exception, match="did not answer.*it may have stopped"):
+        other.predict([[1, 0]])
+    with pytest.raises(Exception, match="no other local endpoint of that name runs"):
+        other.predict([[1, 0]])
 
     (work / "batch").mkdir()
     (work / "batch" / "rows.csv").write_text("".join(f"{i},1\n" for i in range(40)))

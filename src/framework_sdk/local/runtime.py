@@ -1,12 +1,16 @@
 """``invoke_endpoint`` against local endpoints, with boto3's argument and response shapes.
 
 Requests go over kept-alive HTTP connections (urllib3 pools, one per server), spread
-round-robin over an endpoint's instances. A 4xx/5xx answer raises :class:`~framework_sdk.exceptions.AWSError`
+round-robin over an endpoint's instances. An endpoint this session did not start (another
+``LocalSession``, another process) is found by name in the machine's endpoint registry. A 4xx/5xx answer raises :class:`~framework_sdk.exceptions.AWSError`
 with the code ``ModelError``, as a Session's SageMaker runtime client does.
 """
+import dataclasses
 import io
 import itertools
 import threading
+
+from framework_sdk.local import registry
 
 HEADERS = {
     "CustomAttributes": "X-Amzn-SageMaker-Custom-Attributes",
@@ -14,6 +18,16 @@ HEADERS = {
     "TargetVariant": "X-Amzn-SageMaker-Target-Variant",
     "InferenceId": "X-Amzn-SageMaker-Inference-Id",
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisteredEndpoint:
+    """A running local endpoint another session or process started (:mod:`framework_sdk.local.registry`)."""
+
+    name: str
+    urls: tuple
+    status: str = "InService"
+    variant: str = "AllTraffic"
 
 
 def client_error(code, message, operation, status=400, extra=None, request=None):
@@ -33,6 +47,7 @@ class LocalRuntimeClient:
         self._pools = {}
         self._cycles = {}
         self._lock = threading.Lock()
+        self._found = {}  # name -> RegisteredEndpoint: endpoints this session did not start
         self.timeout = timeout
 
     def _pool(self, url):
@@ -56,13 +71,15 @@ class LocalRuntimeClient:
 
     def invoke_endpoint(self, EndpointName, Body, ContentType=None, Accept=None, **kwargs):
         """POST ``Body`` to the endpoint's ``/invocations``; returns ``{"Body", "ContentType", ...}``."""
+        import urllib3
         from botocore.response import StreamingBody
 
-        endpoint = self._endpoints.get(EndpointName)
+        endpoint = self._endpoints.get(EndpointName) or self._elsewhere(EndpointName)
         if endpoint is None or endpoint.status != "InService":
             state = "does not exist" if endpoint is None else f"is {endpoint.status}"
             raise client_error("ValidationException",
-                               f"Endpoint {EndpointName} of this local session {state}.", "InvokeEndpoint")
+                               f"Endpoint {EndpointName} of this local session {state}, and no other local "
+                               f"endpoint of that name runs on this machine.", "InvokeEndpoint")
         if hasattr(Body, "read"):
             Body = Body.read()
         if isinstance(Body, str):
@@ -74,8 +91,14 @@ class LocalRuntimeClient:
             if kwargs.get(argument) is not None:
                 headers[header] = str(kwargs[argument])
         url = self._next_url(endpoint)
-        response = self._pool(url).urlopen("POST", "/invocations", body=Body, headers=headers,
-                                            preload_content=True)
+        try:
+            response = self._pool(url).urlopen("POST", "/invocations", body=Body, headers=headers,
+                                                preload_content=True)
+        except urllib3.exceptions.HTTPError as error:
+            self._found.pop(EndpointName, None)
+            raise client_error("ModelError", f"the model server of endpoint {EndpointName} at {url} did not "
+                               f"answer ({error}); it may have stopped: check the endpoint's logs, or "
+                               f"delete and deploy it again", "InvokeEndpoint", 424) from None
         data = response.data
         if response.status >= 400:
             text = data.decode("utf-8", "replace")
@@ -94,6 +117,15 @@ class LocalRuntimeClient:
         if custom is not None:
             result["CustomAttributes"] = custom
         return result
+
+    def _elsewhere(self, name):
+        """An endpoint of another session or process of this machine, found by name in the registry."""
+        if name not in self._found:
+            entry = registry.lookup(name)
+            if entry is None:
+                return None
+            self._found[name] = RegisteredEndpoint(name, tuple(entry["urls"]))
+        return self._found[name]
 
     def close(self):
         for pool in self._pools.values():
