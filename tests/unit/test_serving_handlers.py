@@ -68,6 +68,13 @@ def test_config_defaults_follow_sagemaker():
     assert config.workers >= 1 and config.base_dir == Path("/opt/ml") and not config.batch
 
 
+@pytest.mark.parametrize("given, strategy", [("MULTI_RECORD", "MULTI_RECORD"), ("SingleRecord", "SINGLE_RECORD"),
+                                             ("MultiRecord", "MULTI_RECORD"), ("single-record", "SINGLE_RECORD")])
+def test_batch_strategy_takes_the_container_and_the_api_spellings(given, strategy):
+    config = ServerConfig.from_env({"SAGEMAKER_BATCH": "True", "SAGEMAKER_BATCH_STRATEGY": given})
+    assert config.batch and config.execution_parameters()["BatchStrategy"] == strategy
+
+
 @pytest.mark.parametrize("env, fragment", [
     ({"SAGEMAKER_BIND_TO_PORT": "http"}, "SAGEMAKER_BIND_TO_PORT='http' is not a whole number"),
     ({"SAGEMAKER_MODEL_SERVER_WORKERS": "0"}, "must be at least 1"),

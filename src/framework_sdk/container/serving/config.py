@@ -61,7 +61,7 @@ class ServerConfig:
         workers = _integer(env, "SAGEMAKER_MODEL_SERVER_WORKERS", None, minimum=1)
         if workers is None:
             workers = min(cpus, concurrent) if batch and concurrent else cpus
-        strategy = env.get("SAGEMAKER_BATCH_STRATEGY", "MULTI_RECORD").strip().upper().replace("-", "_")
+        strategy = _strategy(env.get("SAGEMAKER_BATCH_STRATEGY", ""))
         if strategy not in STRATEGIES:
             raise ConfigError(f"SAGEMAKER_BATCH_STRATEGY={env['SAGEMAKER_BATCH_STRATEGY']!r} is not one of "
                               f"{', '.join(STRATEGIES)}")
@@ -86,6 +86,13 @@ class ServerConfig:
             predictor_class=env.get("FRAMEWORK_SDK_PREDICTOR_CLASS", "").strip() or None,
             inference_config=_json_object(env, "INFERENCE_CONFIG"),
         )
+
+
+def _strategy(text):
+    """``MULTI_RECORD`` as SageMaker's containers get it, or the API's ``MultiRecord`` / ``multi-record``."""
+    text = text.strip() or "MULTI_RECORD"
+    folded = text.upper().replace("-", "_")
+    return {"MULTIRECORD": "MULTI_RECORD", "SINGLERECORD": "SINGLE_RECORD"}.get(folded, folded)
 
 
 def _cpu_count():
