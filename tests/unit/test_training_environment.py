@@ -80,6 +80,12 @@ def test_sm_export_names_and_encoding():
         "SM_HOSTS": '["algo-1","algo-2"]',
         "SM_CURRENT_HOST": "algo-2",
         "SM_CURRENT_INSTANCE_TYPE": "local",
+        "SM_CURRENT_INSTANCE_GROUP": "homogeneousCluster",
+        "SM_CURRENT_INSTANCE_GROUP_HOSTS": "[]",
+        "SM_INSTANCE_GROUPS": "[]",
+        "SM_INSTANCE_GROUPS_DICT": "{}",
+        "SM_DISTRIBUTION_INSTANCE_GROUPS": '["homogeneousCluster"]',
+        "SM_IS_HETERO": "false",
         "SM_MASTER_ADDR": "algo-1",
         "SM_IS_MASTER": "false",
         "SM_NETWORK_INTERFACE_NAME": "eth1",
@@ -104,6 +110,23 @@ def test_sm_export_names_and_encoding():
     assert training_env["channel_input_dirs"] == {"test": "/ml/input/data/test", "train": "/ml/input/data/train"}
     assert training_env["hyperparameters"]["sizes"] == [1, 2]
     assert training_env["module_name"] == "train" and training_env["master_hostname"] == "algo-1"
+
+
+def test_instance_groups_as_sagemaker_writes_them():
+    groups = [{"instance_group_name": "train", "instance_type": "ml.c5.xlarge", "hosts": ["algo-1", "algo-2"]},
+              {"instance_group_name": "data", "instance_type": "ml.m5.large", "hosts": ["algo-3"]}]
+    env = Environment.from_dict({
+        "hyperparameters": {"sagemaker_distribution_instance_groups": '["train"]'},
+        "resource_config": {"current_host": "algo-3", "hosts": ["algo-1", "algo-2", "algo-3"],
+                            "current_group_name": "data", "instance_groups": groups},
+    })
+    exported = env.to_env_vars()
+    assert exported["SM_CURRENT_INSTANCE_GROUP"] == "data" and exported["SM_IS_HETERO"] == "true"
+    assert json.loads(exported["SM_CURRENT_INSTANCE_GROUP_HOSTS"]) == ["algo-3"]
+    assert json.loads(exported["SM_INSTANCE_GROUPS"]) == ["train", "data"]
+    assert json.loads(exported["SM_INSTANCE_GROUPS_DICT"])["train"]["hosts"] == ["algo-1", "algo-2"]
+    assert json.loads(exported["SM_DISTRIBUTION_INSTANCE_GROUPS"]) == ["train"]
+    assert json.loads(exported["SM_TRAINING_ENV"])["current_instance_group"] == "data"
 
 
 def test_env_values():

@@ -18,6 +18,10 @@ DEFAULT_BASE_DIR = "/opt/ml"
 BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"
 FRAMEWORK_PREFIX = "sagemaker_"
 DEFAULT_HOST = "algo-1"
+HOMOGENEOUS_GROUP = "homogeneousCluster"
+DISTRIBUTION_FLAGS = ("sagemaker_mpi_enabled", "sagemaker_parameter_server_enabled",
+                      "sagemaker_distributed_dataparallel_enabled", "sagemaker_pytorch_ddp_enabled",
+                      "sagemaker_multi_worker_mirrored_strategy_enabled")
 
 # Framework parameters the toolkit itself understands; the other ``sagemaker_*`` keys are
 # "additional" ones (SM_FRAMEWORK_PARAMS), as in the SageMaker toolkits.
@@ -258,6 +262,39 @@ class Environment:
     def current_instance_type(self):
         return self.resource_config.get("current_instance_type", "local")
 
+    @property
+    def current_instance_group(self):
+        """The instance group of this host (``current_group_name``; one group: ``homogeneousCluster``)."""
+        return self.resource_config.get("current_group_name", HOMOGENEOUS_GROUP)
+
+    @property
+    def instance_groups_dict(self):
+        """``{group name: {"instance_group_name", "instance_type", "hosts"}}`` from the resource config."""
+        return {group["instance_group_name"]: group for group in self.resource_config.get("instance_groups") or []
+                if isinstance(group, dict) and "instance_group_name" in group}
+
+    @property
+    def instance_groups(self):
+        return list(self.instance_groups_dict)
+
+    @property
+    def current_instance_group_hosts(self):
+        return list(self.instance_groups_dict.get(self.current_instance_group, {}).get("hosts", []))
+
+    @property
+    def distribution_instance_groups(self):
+        """The groups a distributed strategy runs on (``sagemaker_distribution_instance_groups``, else this
+        host's group when MPI or another distribution is enabled), as in the sagemaker-training toolkit."""
+        given = self.framework_params.get("sagemaker_distribution_instance_groups")
+        if given is not None:
+            return list(given)
+        enabled = self.use_mpi or any(_truthy(self.framework_params.get(name, False)) for name in DISTRIBUTION_FLAGS)
+        return [self.current_instance_group] if enabled else []
+
+    @property
+    def is_hetero(self):
+        return len(self.instance_groups) > 1
+
     # ------------------------------------------------------------------ framework parameters
 
     @property
@@ -321,13 +358,19 @@ class Environment:
             "additional_framework_parameters": self.additional_framework_params,
             "channel_input_dirs": {name: str(path) for name, path in self.channel_dirs.items()},
             "current_host": self.current_host,
+            "current_instance_group": self.current_instance_group,
+            "current_instance_group_hosts": self.current_instance_group_hosts,
             "current_instance_type": self.current_instance_type,
+            "distribution_instance_groups": self.distribution_instance_groups,
             "framework_module": self.framework_module,
             "hosts": self.hosts,
             "hyperparameters": self.hyperparameters,
             "input_config_dir": str(self.input_config_dir),
             "input_data_config": self.input_data_config,
             "input_dir": str(self.input_dir),
+            "instance_groups": self.instance_groups,
+            "instance_groups_dict": self.instance_groups_dict,
+            "is_hetero": self.is_hetero,
             "is_master": self.is_master,
             "job_name": self.job_name,
             "log_level": self.log_level,
@@ -355,6 +398,12 @@ class Environment:
             "HOSTS": self.hosts,
             "CURRENT_HOST": self.current_host,
             "CURRENT_INSTANCE_TYPE": self.current_instance_type,
+            "CURRENT_INSTANCE_GROUP": self.current_instance_group,
+            "CURRENT_INSTANCE_GROUP_HOSTS": self.current_instance_group_hosts,
+            "INSTANCE_GROUPS": self.instance_groups,
+            "INSTANCE_GROUPS_DICT": self.instance_groups_dict,
+            "DISTRIBUTION_INSTANCE_GROUPS": self.distribution_instance_groups,
+            "IS_HETERO": self.is_hetero,
             "MASTER_ADDR": self.master_host,
             "IS_MASTER": self.is_master,
             "NETWORK_INTERFACE_NAME": self.network_interface_name,
