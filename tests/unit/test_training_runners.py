@@ -26,7 +26,8 @@ def test_mpirun_across_hosts():
     assert argv[argv.index("btl_tcp_if_include") + 1] == "eth0"
     assert "--oversubscribe" not in argv
     middle = argv[argv.index("-x"):argv.index("py")]
-    assert middle == ["-x", "PATH", "-x", "SM_HOSTS", "-x", "NCCL_DEBUG=INFO", "--bind-to", "none"]
+    assert middle == ["-x", "NCCL_SOCKET_IFNAME=eth0", "--mca", "btl_vader_single_copy_mechanism", "none",
+                      "-x", "PATH", "-x", "SM_HOSTS", "-x", "NCCL_DEBUG=INFO", "--bind-to", "none"]
     assert argv[argv.index("py"):] == ["py", "-m", "framework_sdk.container.runners", "tag-rank", "--",
                                        "python", "t.py", "--a b"]
 
@@ -40,8 +41,10 @@ def test_mpirun_local_hosts_has_no_ssh():
 
 
 def test_exported_names():
-    assert runners.exported_names({"SM_A": "", "PATH": "", "HOME": "", "PYTHONPATH": ""}) == \
-        ["SM_A", "PATH", "PYTHONPATH"]
+    env = {"SM_A": "", "PATH": "", "HOME": "", "PYTHONPATH": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_REGION": "",
+           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "S3_ENDPOINT_URL": ""}
+    assert runners.exported_names(env) == ["SM_A", "PATH", "PYTHONPATH", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+                                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "S3_ENDPOINT_URL"]
 
 
 def test_rank_labels():

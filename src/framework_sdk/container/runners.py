@@ -33,7 +33,13 @@ DEFAULT_SSHD_TIMEOUT = 300.0
 DEFAULT_WORKER_TIMEOUT = 86400.0  # SageMaker's default MaxRuntimeInSeconds
 STATUS_FILE = Path(".framework-sdk") / "mpi-master-exit-status"
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-EXPORTED_NAMES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
+# Beside every SM_* variable, what ranks on other hosts need (sshd starts them with a bare
+# environment): paths, and the AWS credentials, region and endpoints the script may use.
+EXPORTED_NAMES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE",
+                  "TRAINING_JOB_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                  "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                  "S3_ENDPOINT_URL")
 
 
 class MPIError(RuntimeError):
@@ -126,7 +132,8 @@ def mpirun_command(environment, command, env_names, local=False, python=sys.exec
         interface = environment.network_interface_name
         mpirun += ["--host", ",".join(f"{host}:{slots}" for host in hosts),
                    "--mca", "plm_rsh_no_tree_spawn", "1", "--mca", "plm_rsh_args", SSH_OPTIONS,
-                   "--mca", "btl_tcp_if_include", interface, "--mca", "oob_tcp_if_include", interface]
+                   "--mca", "btl_tcp_if_include", interface, "--mca", "oob_tcp_if_include", interface,
+                   "-x", f"NCCL_SOCKET_IFNAME={interface}"]
     mpirun += ["--mca", "btl_vader_single_copy_mechanism", "none"]
     for name in sorted(env_names):
         mpirun += ["-x", name]
@@ -138,7 +145,7 @@ def mpirun_command(environment, command, env_names, local=False, python=sys.exec
 
 
 def exported_names(env):
-    """The variables every rank receives: all ``SM_*`` plus the user's paths."""
+    """The variables of ``env`` every rank receives: all ``SM_*`` plus :data:`EXPORTED_NAMES`."""
     return [name for name in env if name.startswith("SM_") or name in EXPORTED_NAMES]
 
 
