@@ -259,20 +259,29 @@ def _to_jsonable(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def json_encode(data):
-    """Encode ``data`` as JSON ``bytes``; numpy arrays and scalars become (nested) lists and numbers."""
+def _dumps(data, option, content_type):
+    """orjson with its native numpy path, else (e.g. a byte-swapped array it refuses) ``tolist()``."""
     orjson = _orjson()
     try:
-        return orjson.dumps(data, default=_to_jsonable, option=orjson.OPT_SERIALIZE_NUMPY)
+        return orjson.dumps(data, default=_to_jsonable, option=option | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:
+        pass
+    try:
+        return orjson.dumps(data, default=_to_jsonable, option=option)
     except TypeError as error:
-        raise CodecError(JSON, f"cannot encode: {error}") from None
+        raise CodecError(content_type, f"cannot encode: {error}") from None
+
+
+def json_encode(data):
+    """Encode ``data`` as JSON ``bytes``; numpy arrays and scalars become (nested) lists and numbers."""
+    return _dumps(data, 0, JSON)
 
 
 def _text(body, content_type):
     if isinstance(body, str):
         return body
     try:
-        return bytes(body).decode("utf-8")
+        return bytes(body).decode("utf-8-sig")  # a leading byte-order mark (spreadsheet exports) is dropped
     except UnicodeDecodeError as error:
         raise CodecError(content_type, f"bad UTF-8 at byte {error.start}") from None
 
@@ -379,14 +388,10 @@ def _raise():
 
 def jsonlines_encode(values):
     """Encode an iterable of JSON values (arrays: one line per row) as JSON Lines ``bytes``."""
-    orjson = _orjson()
-    option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+    option = _orjson().OPT_APPEND_NEWLINE
     if isinstance(values, (dict, str, bytes)):
         values = [values]
-    try:
-        return b"".join(orjson.dumps(value, default=_to_jsonable, option=option) for value in values)
-    except TypeError as error:
-        raise CodecError(JSONLINES, f"cannot encode: {error}") from None
+    return b"".join(_dumps(value, option, JSONLINES) for value in values)
 
 
 def jsonlines_decode(body):

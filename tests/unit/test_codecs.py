@@ -111,6 +111,11 @@ def test_json_encodes_numpy_values_as_lists():
 def test_json_non_contiguous_and_exotic_dtypes():
     array = np.arange(12, dtype=">f8").reshape(3, 4)[:, ::2]
     assert codecs.json_decode(codecs.json_encode(array)) == array.tolist()
+    swapped = np.arange(4, dtype=">f4")  # contiguous but byte-swapped, as a big-endian NPY body decodes
+    assert codecs.json_decode(codecs.json_encode({"y": swapped})) == {"y": [0.0, 1.0, 2.0, 3.0]}
+    assert codecs.jsonlines_decode(codecs.jsonlines_encode(swapped.reshape(2, 2))) == [[0.0, 1.0], [2.0, 3.0]]
+    with pytest.raises(codecs.CodecError, match="application/json: cannot encode.*complex"):
+        codecs.json_encode(np.array([1 + 2j]))
 
 
 def test_json_decodes_to_array_when_asked():
@@ -135,6 +140,10 @@ def test_json_ragged_array_is_an_error():
 def test_csv_round_trip_is_exact_for_floats():
     array = np.random.default_rng(0).standard_normal((50, 7))
     np.testing.assert_array_equal(codecs.csv_decode(codecs.csv_encode(array)), array)
+
+
+def test_csv_byte_order_mark_is_ignored():
+    assert codecs.csv_decode(b"\xef\xbb\xbf1,2\r\n3,4\r\n").tolist() == [[1.0, 2.0], [3.0, 4.0]]
 
 
 def test_csv_one_dimensional_is_one_line_and_decodes_two_dimensional():
