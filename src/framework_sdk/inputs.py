@@ -5,12 +5,15 @@ channel name to either. ``s3://`` URIs become an ``S3DataSource``; ``file://`` U
 mode only) become a ``FileDataSource`` with ``FileUri`` and ``FileDataDistributionType``, the
 shape SageMaker Python SDK's local mode uses, which the local engine reads.
 """
+import re
+
 from .exceptions import ConfigurationError
 
 DEFAULT_CHANNEL = "training"
 DISTRIBUTIONS = ("FullyReplicated", "ShardedByS3Key")
 INPUT_MODES = ("File", "Pipe", "FastFile")
 COMPRESSIONS = ("None", "Gzip")
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")  # SageMaker's ChannelName
 
 
 class TrainingInput:
@@ -116,8 +119,9 @@ def input_data_config(inputs, local_mode):
             f"not {type(inputs).__name__}")
     configs = []
     for name, source in inputs.items():
-        if not isinstance(name, str) or not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise ConfigurationError(f"channel name {name!r} is not valid; use letters, digits, '.', '-' and '_'")
+        if not isinstance(name, str) or not _CHANNEL_NAME.fullmatch(name):
+            raise ConfigurationError(f"channel name {name!r} is not valid; use 1 to 64 letters, digits, '.', '-' "
+                                     f"and '_'")
         configs.append(channel_config(name, source, local_mode))
     return configs
 

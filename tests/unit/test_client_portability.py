@@ -184,3 +184,9 @@ def test_bad_names_for_deploy_are_refused_before_any_request(aws_stubs, kwargs):
     what = next(iter(kwargs))
     with pytest.raises(ConfigurationError, match=f"{what} .* is not valid for SageMaker"):
         estimator.deploy(1, "ml.m5.large", **kwargs)
+
+
+@pytest.mark.parametrize("channel", ["a" * 65, "tr ain", "données", ""])
+def test_channel_names_sagemaker_refuses_are_refused_before_any_request(aws_stubs, channel):
+    with pytest.raises(ConfigurationError, match="use 1 to 64 letters, digits"):
+        _estimator(aws_stubs.session).fit({channel: "s3://data/train"}, wait=False)
