@@ -51,7 +51,8 @@ def test_no_engine_falls_back_to_process_and_says_why(caplog):
 
 
 def test_docker_asked_for_without_engine_suggests_the_process_backend():
-    with pytest.raises(LocalModeError, match=r"no Docker engine answers.*backend='process'"):
+    with pytest.raises(LocalModeError, match=r"the docker backend was chosen by LocalSession\(backend=...\) but "
+                                             r"no Docker engine answers.*backend='process'"):
         config.choose_backend("docker")
 
 

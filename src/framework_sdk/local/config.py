@@ -95,7 +95,7 @@ def choose_backend(requested=None):
         error = docker_engine_error()
         if error is not None:
             raise LocalModeError(
-                f"the docker backend was {reason.split(' ', 1)[1]} but no Docker engine answers at "
+                f"the docker backend was {reason} but no Docker engine answers at "
                 f"{engine_address()} ({error}). Start the engine or set DOCKER_HOST, or run without "
                 f"Docker: LocalSession(backend='process') or {ENV_VAR}=process")
     log.info("local mode: using the %s backend: %s", name, reason)
