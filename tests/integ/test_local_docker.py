@@ -74,8 +74,8 @@ def session(docker_client, work):
 
 
 def estimator(session, image, work, **kwargs):
-    return Estimator(image, instance_type="local", sagemaker_session=session,
-                     output_path=f"file://{work}/models", **kwargs)
+    kwargs.setdefault("instance_type", "local")
+    return Estimator(image, sagemaker_session=session, output_path=f"file://{work}/models", **kwargs)
 
 
 def test_train_deploy_predict_transform(session, byo_image, work, capsys):
@@ -162,6 +162,14 @@ def test_missing_image_names_the_build_command(session, work):
     trainer = estimator(session, "framework-sdk-chainer:0.0.0-cpu-py3-missing", work, instance_count=1)
     with pytest.raises(LocalModeError, match="not on the Docker engine.*never pulls.*framework-sdk images build"):
         trainer.fit({"train": f"file://{work}/data"})
+
+
+def test_local_gpu_without_gpus_says_what_to_install(session, byo_image, work, docker_client):
+    if "nvidia" in docker_client.info().get("Runtimes", {}):
+        pytest.skip("this engine has the NVIDIA runtime")
+    trainer = estimator(session, byo_image, work, instance_count=1, instance_type="local_gpu")
+    with pytest.raises(UnexpectedStatusException, match=r"local_gpu.*NVIDIA Container Toolkit.*instance_type='local'"):
+        trainer.fit({"train": f"file://{work}/data"}, logs=False)
 
 
 def test_model_fn_failure_fails_deploy_with_the_traceback(session, byo_image, work):

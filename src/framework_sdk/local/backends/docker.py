@@ -146,7 +146,7 @@ class DockerBackend(Backend):
                 container = self.client.containers.create(**options)
                 host = DockerHost(spec, container, on_line, on_exit)
                 hosts.append(host)
-                self._start(container, spec)
+                self._start(container, spec, gpu)
                 host.watch()
         except BaseException:
             for host in hosts:
@@ -156,15 +156,20 @@ class DockerBackend(Backend):
         return hosts
 
     @staticmethod
-    def _start(container, spec):
+    def _start(container, spec, gpu=False):
         from docker.errors import APIError
 
         try:
             container.start()
         except APIError as error:
-            text = str(error)
+            text = str(error.explanation or error)
             if spec.port and ("port is already allocated" in text or "address already in use" in text):
                 raise PortInUse(spec.port, text) from None
+            if gpu and ("device driver" in text or "gpu" in text.lower()):
+                raise LocalModeError(
+                    f"{spec.name}: instance_type='local_gpu' asks the Docker engine for GPUs, and it has none to "
+                    f"give ({text}): install the NVIDIA Container Toolkit and restart the engine, or use "
+                    f"instance_type='local'") from None
             raise LocalModeError(f"{spec.name}: the container did not start: {text}") from None
 
     def hand_back(self, image, root):
