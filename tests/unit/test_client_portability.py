@@ -190,3 +190,19 @@ def test_bad_names_for_deploy_are_refused_before_any_request(aws_stubs, kwargs):
 def test_channel_names_sagemaker_refuses_are_refused_before_any_request(aws_stubs, channel):
     with pytest.raises(ConfigurationError, match="use 1 to 64 letters, digits"):
         _estimator(aws_stubs.session).fit({channel: "s3://data/train"}, wait=False)
+
+
+def test_v2_module_names_port_by_changing_the_package_name():
+    import importlib
+
+    for module, names in {"estimator": ["Estimator", "Framework", "EstimatorBase"], "inputs": ["TrainingInput"],
+                          "model": ["Model", "FrameworkModel"], "predictor": ["Predictor"],
+                          "transformer": ["Transformer"], "session": ["Session"],
+                          "serializers": ["CSVSerializer", "JSONSerializer", "NumpySerializer", "IdentitySerializer",
+                                          "JSONLinesSerializer"],
+                          "deserializers": ["JSONDeserializer", "CSVDeserializer", "NumpyDeserializer",
+                                            "BytesDeserializer", "StringDeserializer", "StreamDeserializer",
+                                            "JSONLinesDeserializer"],
+                          "exceptions": ["UnexpectedStatusException"]}.items():
+        loaded = importlib.import_module(f"framework_sdk.{module}")
+        assert all(hasattr(loaded, name) for name in names), module
