@@ -129,3 +129,33 @@ def test_a_failing_install_fails_the_job_with_pips_error(session, work, python_i
     assert "pip could not install" in message and "requirements.txt" in message
     assert "fsdk-no-such-package-anywhere" in message
     assert "No matching distribution found" in message or "Could not find a version" in message
+
+
+def test_requirement_images_of_an_older_image_are_pruned(python_image, docker_client, tmp_path):
+    import io
+
+    from docker.errors import ImageNotFound
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy\n")  # already in the image: pip needs no index
+
+    def rebuild(version):
+        dockerfile = f"FROM {python_image}\nLABEL fsdk-test-version={version}\n".encode()
+        return docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag="fsdk-test-requirements-base:1",
+                                          rm=True)[0].id
+
+    first_base = rebuild(uuid.uuid4().hex)
+    first = requirement_images.ensure(docker_client, "fsdk-test-requirements-base:1", requirements)
+    assert requirement_images.ensure(docker_client, "fsdk-test-requirements-base:1", requirements) == first
+    second_base, second = rebuild(uuid.uuid4().hex), None
+    try:
+        second = requirement_images.ensure(docker_client, "fsdk-test-requirements-base:1", requirements)
+        assert second != first
+        for gone in (first, first_base):  # the stale requirement image and the base it was built on
+            with pytest.raises(ImageNotFound):
+                docker_client.images.get(gone)
+        assert docker_client.images.get(second).labels[requirement_images.LABEL_BASE_ID] == second_base
+    finally:
+        for image in (second, second_base):
+            if image:
+                docker_client.images.remove(image, force=True)

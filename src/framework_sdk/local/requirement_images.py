@@ -5,7 +5,8 @@ run. The docker backend instead builds, once, a small image ``FROM`` the framewo
 the requirements installed, tagged ``framework-sdk-requirements:<key>`` (the key hashes the
 image id and the file's content), and runs the job or endpoint there with
 ``FRAMEWORK_SDK_REQUIREMENTS_INSTALLED=1``: a second run with the same requirements installs
-nothing. pip trusts the CA bundle named by ``PIP_CERT`` (or ``REQUESTS_CA_BUNDLE``,
+nothing. When the framework image is rebuilt, the next build removes the requirement images
+made on its older versions. pip trusts the CA bundle named by ``PIP_CERT`` (or ``REQUESTS_CA_BUNDLE``,
 ``SSL_CERT_FILE``), as the framework image builds do.
 """
 import hashlib
@@ -96,7 +97,28 @@ def ensure(client, image_name, requirements_file, on_line=None):
                     raise LocalModeError(_failure(requirements_file, image_name, tail, event["error"]))
         except APIError as error:
             raise LocalModeError(_failure(requirements_file, image_name, tail, error.explanation or error)) from None
+        prune(client, image_name, base.id)
         return tag
+
+
+def prune(client, image_name, current_id):
+    """Remove the requirement images built on an older image of ``image_name`` (it was rebuilt since),
+    and that older image itself once nothing tags it; images a container still uses are kept."""
+    from docker.errors import APIError
+
+    stale = [image for image in client.images.list(filters={"label": f"{LABEL_OF}={image_name}"})
+             if (image.labels or {}).get(LABEL_BASE_ID) not in (None, current_id)]
+    for image in stale:
+        try:
+            client.images.remove(image.id)
+        except APIError:
+            continue  # in use by a container
+        try:
+            old = client.images.get(image.labels[LABEL_BASE_ID])
+            if not old.tags:
+                client.images.remove(old.id)
+        except APIError:
+            pass  # gone already, or still a parent of something
 
 
 def pip_lines(text):
