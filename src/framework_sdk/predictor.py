@@ -25,6 +25,7 @@ class Predictor:
         self.deserializer = deserializer if deserializer is not None else BytesDeserializer()
         self._endpoint_config_name = None
         self._model_names = None
+        self._endpoint_deleted = False
 
     @property
     def endpoint(self):
@@ -93,6 +94,7 @@ class Predictor:
         if delete_endpoint_config:
             self._models()  # remember them so delete_model() still works afterwards
         client.delete_endpoint(EndpointName=self.endpoint_name)
+        self._endpoint_deleted = True
         if delete_endpoint_config:
             client.delete_endpoint_config(EndpointConfigName=self._endpoint_config())
 
@@ -106,7 +108,8 @@ class Predictor:
         return self
 
     def __exit__(self, *exc):
-        self.delete_endpoint()
+        if not self._endpoint_deleted:  # the block may have deleted it already
+            self.delete_endpoint()
         return False
 
     def __repr__(self):

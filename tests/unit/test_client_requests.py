@@ -306,6 +306,11 @@ def test_predictor_context_manager_deletes_endpoint_then_models(aws_stubs):
     predictor.delete_model()
     aws_stubs.sagemaker.assert_no_pending_responses()
 
+    aws_stubs.sagemaker.add_response("delete_endpoint", {}, {"EndpointName": "ep2"})
+    with Predictor("ep2", aws_stubs.session) as predictor:
+        predictor.delete_endpoint(delete_endpoint_config=False)  # leaving the block deletes nothing twice
+    aws_stubs.sagemaker.assert_no_pending_responses()
+
 
 def test_transformer_sends_a_valid_create_transform_job(aws_stubs):
     transformer = Transformer("my-model", 2, "ml.m5.large", strategy="MultiRecord", assemble_with="Line",
