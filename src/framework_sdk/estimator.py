@@ -101,6 +101,17 @@ def check_hyperparameters(hyperparameters):
     return hyperparameters
 
 
+def _json_hyperparameter(key, value):
+    """``value`` as JSON; numpy scalars and arrays become numbers and lists."""
+    def plain(item):
+        if hasattr(item, "tolist"):  # numpy scalars and arrays, without importing numpy
+            return item.tolist()
+        raise ConfigurationError(f"hyperparameter {key!r} is a {type(item).__name__}, which has no JSON form; "
+                                 f"pass numbers, strings, booleans, lists or dicts")
+
+    return json.dumps(value, default=plain)
+
+
 def _check_range(name, value, low, high):
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
         raise ConfigurationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
@@ -655,7 +666,7 @@ class Framework(EstimatorBase):
                 "sagemaker_region": self.sagemaker_session.boto_region_name,
             })
         values.update(self._framework_hyperparameters())
-        return {str(key): json.dumps(value) for key, value in values.items()}
+        return {str(key): _json_hyperparameter(key, value) for key, value in values.items()}
 
     @classmethod
     def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):

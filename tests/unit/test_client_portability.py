@@ -206,3 +206,16 @@ def test_v2_module_names_port_by_changing_the_package_name():
                           "exceptions": ["UnexpectedStatusException"]}.items():
         loaded = importlib.import_module(f"framework_sdk.{module}")
         assert all(hasattr(loaded, name) for name in names), module
+
+
+def test_framework_hyperparameters_take_numpy_values_and_refuse_what_has_no_json_form(aws_stubs, tmp_path):
+    import numpy as np
+
+    (tmp_path / "train.py").write_text("pass\n")
+    framework = Toy(entry_point="train.py", source_dir=str(tmp_path), role=ROLE, instance_count=1,
+                    instance_type="ml.m5.large", framework_version="7.8.1", sagemaker_session=aws_stubs.session,
+                    hyperparameters={"lr": np.float32(0.5), "layers": np.array([2, 3]), "epochs": np.int64(3)})
+    assert framework.hyperparameters() == {"lr": "0.5", "layers": "[2, 3]", "epochs": "3"}
+    framework.set_hyperparameters(callback=object())
+    with pytest.raises(ConfigurationError, match="hyperparameter 'callback' is a object, which has no JSON form"):
+        framework.hyperparameters()
