@@ -148,15 +148,19 @@ def test_train_deploy_predict_transform(session, work, capsys):
             session.sagemaker_runtime_client.invoke_endpoint(
                 EndpointName=predictor.endpoint_name, Body=b"not,numbers", ContentType="text/csv")
         assert [float(row[0]) for row in predictor.predict([[1, 0]])] == pytest.approx([2.0])
-        # Another session (as another process would) reaches the endpoint by its name.
+        # Another session reaches the endpoint by its name.
         other = Predictor(predictor.endpoint_name, sagemaker_session=LocalSession(backend="process"),
                           serializer=CSVSerializer(), deserializer=CSVDeserializer())
         assert [float(row[0]) for row in other.predict([[1, 0]])] == pytest.approx([2.0])
+        # Servers killed behind local mode's back: a ModelError that says so, not a raw connection error.
+        for host in session.sagemaker_client.endpoints[predictor.endpoint_name].servers.hosts:
+            os.killpg(host.process.pid, signal.SIGKILL)
+            host.wait(10)
+        with pytest.raises(Exception, match="ModelError.*did not answer.*it may have stopped"):
+            predictor.predict([[1, 0]])
     finally:
         predictor.delete_endpoint()
-    with pytest.raises(Exception, match="did not answer.*it may have stopped"):
-        other.predict([[1, 0]])
-    with pytest.raises(Exception, match="no other local endpoint of that name runs"):
+    with pytest.raises(Exception, match="ValidationException.*does not exist"):
         other.predict([[1, 0]])
 
     (work / "batch").mkdir()
@@ -276,3 +280,42 @@ def test_endpoints_left_running_stop_when_python_exits(work):
     for url in urls:
         with pytest.raises(OSError):
             urllib.request.urlopen(f"{url}/ping", timeout=2)
+
+
+def test_another_process_invokes_an_endpoint_by_name(session, work):
+    trainer = script(session, work, instance_count=1)
+    trainer.fit({"train": f"file://{work}/data"}, logs=False)
+    predictor = trainer.create_model(entry_point="inference.py", source_dir=str(work / "code")).deploy(
+        initial_instance_count=1, instance_type="local")
+    program = textwrap.dedent(f"""
+        from framework_sdk import LocalSession
+        from framework_sdk.predictor import Predictor
+        from framework_sdk.serializers import CSVDeserializer, CSVSerializer
+        print(Predictor({predictor.endpoint_name!r}, sagemaker_session=LocalSession(backend="process"),
+                        serializer=CSVSerializer(), deserializer=CSVDeserializer()).predict([[1, 1]]))
+    """)
+    try:
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    finally:
+        predictor.delete_endpoint()
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip().strip("[]'\"")) == pytest.approx(5.0)
+
+
+def test_another_session_of_this_process_attaches_and_invokes(session, work):
+    trainer = script(session, work, instance_count=1, hyperparameters={"sleep": 1})
+    trainer.fit({"train": f"file://{work}/data"}, wait=False)
+    other = LocalSession(backend="process")  # as SageMaker v2's local sessions, they share jobs and endpoints
+    attached = Script.attach(trainer.latest_training_job.name, sagemaker_session=other)
+    assert attached.model_data.endswith("/output/model.tar.gz")
+    predictor = trainer.create_model(entry_point="inference.py", source_dir=str(work / "code")).deploy(
+        initial_instance_count=1, instance_type="local", serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    try:
+        reused = Predictor(predictor.endpoint_name, sagemaker_session=other, serializer=CSVSerializer(),
+                           deserializer=CSVDeserializer())
+        assert [float(row[0]) for row in reused.predict([[1, 0]])] == pytest.approx([2.0])
+        assert other.describe_endpoint(predictor.endpoint_name)["EndpointStatus"] == "InService"
+        other.close()  # stops only what `other` started
+        assert [float(row[0]) for row in predictor.predict([[1, 0]])] == pytest.approx([2.0])
+    finally:
+        predictor.delete_endpoint()

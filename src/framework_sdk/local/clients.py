@@ -77,8 +77,18 @@ class Endpoint:
     _urls = ()
 
 
+# What local mode knows, shared by every LocalSession of this Python process (as one AWS account
+# is shared by its sessions): a job started by one session can be attached, waited for, or its
+# endpoint invoked through another.
+_TABLES = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {}}
+
+
 class LocalSageMakerClient:
-    """Runs SageMaker API calls locally; made by :class:`~framework_sdk.local.LocalSession`."""
+    """Runs SageMaker API calls locally; made by :class:`~framework_sdk.local.LocalSession`.
+
+    Jobs, models and endpoints are those of this Python process, whichever session made them;
+    :meth:`close` stops those this client started.
+    """
 
     def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None):
         self.backend = backend
@@ -86,11 +96,9 @@ class LocalSageMakerClient:
         self.work_dir = work_dir
         self.serving_port = serving_port
         self.startup_timeout = startup_timeout
-        self.training_jobs = {}
-        self.models = {}
-        self.endpoint_configs = {}
-        self.endpoints = {}
-        self.transform_jobs = {}
+        for table, entries in _TABLES.items():
+            setattr(self, table, entries)
+        self._started = []  # the endpoints and jobs this client started, for close()
 
     def _settings(self):
         settings = {"work_dir": self.work_dir, "serving_port": self.serving_port}
@@ -117,6 +125,7 @@ class LocalSageMakerClient:
         job = TrainingJob(request, self.backend, self.storage, self.work_dir)
         job.start()
         self.training_jobs[name] = job
+        self._started.append(job)
         return {"TrainingJobArn": _arn("training-job", name)}
 
     def describe_training_job(self, TrainingJobName):
@@ -177,6 +186,7 @@ class LocalSageMakerClient:
         model = self._get(self.models, config["ProductionVariants"][0]["ModelName"], "model", "CreateEndpoint")
         endpoint = Endpoint(EndpointName, config, model, self.backend, self.storage, self._settings())
         self.endpoints[EndpointName] = endpoint
+        self._started.append(endpoint)
         endpoint.start()
         return {"EndpointArn": _arn("endpoint", EndpointName)}
 
@@ -198,6 +208,7 @@ class LocalSageMakerClient:
         job = TransformJob(request, model, self.backend, self.storage, self.work_dir, self.serving_port)
         job.start()
         self.transform_jobs[name] = job
+        self._started.append(job)
         return {"TransformJobArn": _arn("transform-job", name)}
 
     def describe_transform_job(self, TransformJobName):
@@ -208,8 +219,12 @@ class LocalSageMakerClient:
         return {}
 
     def close(self):
-        """Stop every endpoint and job still running."""
-        for endpoint in list(self.endpoints.values()):
-            endpoint.stop()
-        for job in [*self.training_jobs.values(), *self.transform_jobs.values()]:
-            job.stop("stopped: the session closed")
+        """Stop (and forget) the endpoints, and stop the jobs, that this client started."""
+        started, self._started = self._started, []
+        for run in started:
+            if isinstance(run, Endpoint):
+                if self.endpoints.get(run.name) is run:
+                    del self.endpoints[run.name]
+                run.stop()
+            else:
+                run.stop("stopped: the session closed")
