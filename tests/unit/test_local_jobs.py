@@ -278,3 +278,15 @@ def test_code_on_s3_is_fetched_once_and_its_requirements_installed(tmp_path):
     assert seen["sagemaker_submit_directory"] == '"/opt/ml/code-archive/sourcedir.tar.gz"'
     assert "code-archive/sourcedir.tar.gz" in seen["links"]
     assert backend.layered == [("img", "from-s3\n")]
+
+
+def test_process_backend_checks_the_image_at_once_and_builds_its_environment_in_the_job(monkeypatch):
+    from framework_sdk import venvs
+
+    built = []
+    monkeypatch.setattr(venvs, "framework_python", lambda *spec: built.append(spec) or "/venv/bin/python")
+    backend = ProcessBackend()
+    backend.check_image("framework-sdk-chainer:7.8.1-cpu-py3")  # fit(wait=False) returns without building
+    assert built == []
+    assert backend.python_for("framework-sdk-chainer:7.8.1-cpu-py3") == "/venv/bin/python"
+    assert built == [("chainer", "7.8.1")]

@@ -188,7 +188,11 @@ class ProcessBackend(Backend):
         return self.resolve(image).python
 
     def check_image(self, image):
-        self.resolve(image)
+        """Refuse at once an image nothing here stands for; its environment is built later, in the job."""
+        if image in self._resolved or self._python or parse_framework_image(image) is not None:
+            return
+        if image_folders.resolve(image, self.image_folders) is None:
+            raise LocalModeError(self._unresolved_message(image))
 
     def requirements_layer(self, image, requirements_file, on_line=None):
         """The same ``image``, with a cached layer holding ``requirements_file`` on ``PYTHONPATH``."""
