@@ -385,6 +385,22 @@ class Session:
         """An S3 object's body as ``bytes``."""
         return self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    # --------------------------------------------------- algorithms and model packages
+
+    def create_algorithm(self, name, training_specification, inference_specification=None,
+                         validation_specification=None, **options):
+        """Send ``CreateAlgorithm`` (specifications from :mod:`framework_sdk.specs`); returns its ARN."""
+        from . import specs
+
+        return specs.create_algorithm(self, name, training_specification, inference_specification,
+                                      validation_specification, **options)
+
+    def create_model_package(self, name=None, **options):
+        """Send ``CreateModelPackage`` (see :func:`framework_sdk.specs.create_model_package_request`); returns its ARN."""
+        from . import specs
+
+        return specs.create_model_package(self, name, **options)
+
     # --------------------------------------------------------------------- describes
 
     def describe_training_job(self, job_name):

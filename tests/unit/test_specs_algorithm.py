@@ -169,3 +169,26 @@ def test_a_failed_package_raises_with_its_reason(aws_stubs):
 def test_model_package_arguments(kwargs, message):
     with pytest.raises(ConfigurationError, match=message):
         ModelPackage(ROLE, **kwargs)
+
+
+def test_session_creates_an_algorithm_with_a_validated_request(aws_stubs):
+    inference = specs.inference_specification([specs.container(IMAGE)], ["text/csv"], ["text/csv"],
+                                              realtime_instance_types=["ml.m5.large"],
+                                              transform_instance_types=["ml.m5.large"])
+    aws_stubs.sagemaker.add_response("create_algorithm", {"AlgorithmArn": ALGORITHM_ARN}, {
+        "AlgorithmName": "decision-trees", "TrainingSpecification": training_spec(),
+        "InferenceSpecification": inference, "CertifyForMarketplace": False})
+    arn = aws_stubs.session.create_algorithm("decision-trees", training_spec(), inference)
+    assert arn == ALGORITHM_ARN
+    aws_stubs.sagemaker.assert_no_pending_responses()
+
+
+def test_session_creates_a_model_package_from_an_algorithm(aws_stubs):
+    aws_stubs.sagemaker.add_response("create_model_package", {"ModelPackageArn": PACKAGE_ARN}, {
+        "ModelPackageName": "decision-trees-package", "CertifyForMarketplace": False,
+        "SourceAlgorithmSpecification": {"SourceAlgorithms": [
+            {"AlgorithmName": ALGORITHM_ARN, "ModelDataUrl": "s3://bucket/model.tar.gz"}]}})
+    arn = aws_stubs.session.create_model_package("decision-trees-package", algorithm_name=ALGORITHM_ARN,
+                                                 model_data="s3://bucket/model.tar.gz")
+    assert arn == PACKAGE_ARN
+    aws_stubs.sagemaker.assert_no_pending_responses()
