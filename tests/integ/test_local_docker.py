@@ -168,8 +168,10 @@ def test_local_gpu_without_gpus_says_what_to_install(session, byo_image, work, d
     if "nvidia" in docker_client.info().get("Runtimes", {}):
         pytest.skip("this engine has the NVIDIA runtime")
     trainer = estimator(session, byo_image, work, instance_count=1, instance_type="local_gpu")
+    started = time.monotonic()
     with pytest.raises(UnexpectedStatusException, match=r"local_gpu.*NVIDIA Container Toolkit.*instance_type='local'"):
         trainer.fit({"train": f"file://{work}/data"}, logs=False)
+    assert time.monotonic() - started < 5  # a container that never started is removed at once
 
 
 def test_model_fn_failure_fails_deploy_with_the_traceback(session, byo_image, work):

@@ -73,7 +73,8 @@ class Host:
         if not self.exited.is_set():
             self.stopping = True
             self._terminate(grace)
-            self.exited.wait(grace + 10)
+            if self._reader is not None:  # a host that never started has no exit to wait for
+                self.exited.wait(grace + 10)
         if self._reader is not None:
             self._reader.join(5)
 
