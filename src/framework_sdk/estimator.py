@@ -473,18 +473,20 @@ class EstimatorBase:
                tags=None, **kwargs):
         """Create a model from the latest training job, deploy it to an endpoint and return its predictor.
 
-        Model and endpoint are named after the training job unless ``model_name``/``endpoint_name``
-        are given; extra keyword arguments go to :meth:`create_model`.
+        Model and endpoint get a fresh name from the base job name (so deploying twice makes two
+        endpoints, as in SageMaker v2) unless ``model_name``/``endpoint_name`` are given; extra
+        keyword arguments go to :meth:`create_model`.
         """
         for what, name in (("model_name", model_name), ("endpoint_name", endpoint_name)):
             if name is not None:
                 naming.validate(name, what)
-        job_name = self._completed_job_name()
+        self._completed_job_name()
+        default_name = naming.name_from_base(self._base_name())
         model = self.create_model(**kwargs)
-        model.name = model_name or job_name
+        model.name = model_name or default_name
         return model.deploy(initial_instance_count=initial_instance_count, instance_type=instance_type,
                             serializer=serializer, deserializer=deserializer, accelerator_type=accelerator_type,
-                            endpoint_name=endpoint_name or job_name, tags=tags or self.tags,
+                            endpoint_name=endpoint_name or default_name, tags=tags or self.tags,
                             kms_key=kms_key, wait=wait)
 
     def transformer(self, instance_count, instance_type, strategy=None, assemble_with=None, output_path=None,

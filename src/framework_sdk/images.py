@@ -494,6 +494,8 @@ def list_images(client=None):
     found = []
     for image in client.images.list(filters={"label": f"{LABEL_PREFIX}framework"}):
         labels = image.labels or {}
+        if f"{LABEL_PREFIX}requirements-of" in labels:
+            continue  # local mode's derived requirements images inherit our labels; they are not framework images
         for tag in image.tags:  # untagged (replaced) images are not listed
             found.append(ImageInfo(
                 tag, labels.get(f"{LABEL_PREFIX}framework", ""), labels.get(f"{LABEL_PREFIX}framework-version", ""),

@@ -216,9 +216,10 @@ def test_fit_waits_to_the_end_state_with_logs_then_attach_and_deploy(session, co
     assert attached.instance_count == 2 and attached.base_job_name == "toy-fit"
 
     predictor = attached.deploy(1, "ml.m5.large", serializer=JSONSerializer(), deserializer=JSONDeserializer())
-    endpoint = session.describe_endpoint(job_name)
+    assert predictor.endpoint_name.startswith("toy-fit-") and predictor.endpoint_name != job_name
+    endpoint = session.describe_endpoint(predictor.endpoint_name)
     assert endpoint["EndpointStatus"] == "InService"
-    model = session.describe_model(job_name)
+    model = session.describe_model(predictor.endpoint_name)
     env = model["PrimaryContainer"]["Environment"]
     assert env["SAGEMAKER_PROGRAM"] == "train.py" and env["SAGEMAKER_REGION"] == REGION
     assert env["SAGEMAKER_SUBMIT_DIRECTORY"] == attached.source_dir  # the code uploaded for training, reused
@@ -230,10 +231,9 @@ def test_fit_waits_to_the_end_state_with_logs_then_attach_and_deploy(session, co
 
     predictor.delete_model()
     predictor.delete_endpoint()
-    for describe, name in ((session.describe_endpoint, job_name), (session.describe_endpoint_config, job_name),
-                           (session.describe_model, job_name)):
+    for describe in (session.describe_endpoint, session.describe_endpoint_config, session.describe_model):
         with pytest.raises(AWSError):
-            describe(name)
+            describe(predictor.endpoint_name)
 
 
 def _queue_endpoint_result(session, result):

@@ -250,15 +250,20 @@ def test_framework_model_ships_code_and_sets_sagemaker_env(aws_stubs, source):
     aws_stubs.s3.assert_no_pending_responses()
 
 
-def test_estimator_deploy_names_model_and_endpoint_after_the_job(aws_stubs):
+def test_estimator_deploy_names_each_endpoint_afresh_from_the_base_job_name(aws_stubs, monkeypatch):
+    from framework_sdk import naming
+
     name = "img-2026-01-01-00-00-00-000"
     aws_stubs.sagemaker.add_response("describe_training_job", _job_description(name), {"TrainingJobName": name})
     estimator = Estimator.attach(name, sagemaker_session=aws_stubs.session)
-    for _ in range(2):  # status check, then model_data
-        aws_stubs.sagemaker.add_response("describe_training_job", _job_description(name), {"TrainingJobName": name})
-    _queue_deploy(aws_stubs, name, name, model_data=f"s3://out-bucket/{name}/output/model.tar.gz")
-    predictor = estimator.deploy(1, "ml.m5.large")
-    assert predictor.endpoint_name == name
+    stamps = iter(["2026-02-02-00-00-00-001", "2026-02-02-00-00-00-002"])
+    monkeypatch.setattr(naming, "timestamp", lambda now=None: next(stamps))
+    for expected in ("img-2026-02-02-00-00-00-001", "img-2026-02-02-00-00-00-002"):
+        # deploying twice makes two endpoints, as in SageMaker v2
+        for _ in range(2):  # status check, then model_data
+            aws_stubs.sagemaker.add_response("describe_training_job", _job_description(name), {"TrainingJobName": name})
+        _queue_deploy(aws_stubs, expected, expected, model_data=f"s3://out-bucket/{name}/output/model.tar.gz")
+        assert estimator.deploy(1, "ml.m5.large").endpoint_name == expected
     aws_stubs.sagemaker.assert_no_pending_responses()
 
 

@@ -140,7 +140,7 @@ def test_estimator_deploy_registers_the_trained_model_as_a_package_first(aws_stu
             "ModelPackageStatus": status, "ModelPackageStatusDetails": {"ValidationStatuses": []}},
             {"ModelPackageName": ANY})
     aws_stubs.sagemaker.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:us-west-2:123456789012:model/iris"}, {
-        "ModelName": job, "PrimaryContainer": {"ModelPackageName": PACKAGE_ARN}, "ExecutionRoleArn": ROLE,
+        "ModelName": ANY, "PrimaryContainer": {"ModelPackageName": PACKAGE_ARN}, "ExecutionRoleArn": ROLE,
         "EnableNetworkIsolation": True})
     aws_stubs.sagemaker.add_response("create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:us-west-2:123456789012:endpoint-config/iris"}, None)
     aws_stubs.sagemaker.add_response("create_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-west-2:123456789012:endpoint/iris"}, None)
