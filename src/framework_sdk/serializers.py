@@ -3,11 +3,67 @@
 Names and defaults follow SageMaker Python SDK v2. Every wire format goes through
 :mod:`framework_sdk.codecs`, the same code the model server uses, so both ends agree.
 
-A serializer has ``CONTENT_TYPE`` and ``serialize(data) -> bytes``; a deserializer has
+A serializer has ``CONTENT_TYPE`` and ``serialize(data) -> bytes`` (:class:`NumpySerializer`
+returns a :class:`ChunkedBody` instead, so a large array is sent without being copied into
+one new bytes object first); a deserializer has
 ``ACCEPT`` (a tuple of media types) and ``deserialize(stream, content_type)``.
 :class:`NumpyDeserializer` never unpickles: object arrays are refused.
 """
+import io
+
 from . import codecs
+
+
+class ChunkedBody(io.RawIOBase):
+    """A request body made of buffers sent in turn and never joined (an NPY header plus a view of the array).
+
+    It is a readable, seekable, sized file object, so botocore sends it like any file body;
+    an HTTP client that can send buffers directly (the local runtime client) uses :meth:`chunks`.
+    ``bytes(body)`` joins it when a single object is needed.
+    """
+
+    def __init__(self, chunks):
+        super().__init__()
+        self._chunks = [memoryview(chunk).cast("B") for chunk in chunks]
+        self._size = sum(chunk.nbytes for chunk in self._chunks)
+        self._position = 0
+
+    def chunks(self):
+        return list(self._chunks)
+
+    def __len__(self):
+        return self._size
+
+    def __bytes__(self):
+        return b"".join(self._chunks)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._position
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer):
+        target = memoryview(buffer).cast("B")
+        written, start = 0, 0
+        for chunk in self._chunks:
+            end = start + chunk.nbytes
+            if self._position < end and written < target.nbytes:
+                offset = self._position - start
+                count = min(chunk.nbytes - offset, target.nbytes - written)
+                target[written:written + count] = chunk[offset:offset + count]
+                written += count
+                self._position += count
+            start = end
+        return written
 
 
 def _read(stream):
@@ -81,7 +137,7 @@ class NumpySerializer(BaseSerializer):
         array = np.asarray(data, dtype=self.dtype)
         if array.size == 0:
             raise ValueError("NumpySerializer: cannot send an empty array; the endpoint would have nothing to predict")
-        return codecs.npy_encode(array)
+        return ChunkedBody(codecs.npy_chunks(array))
 
 
 class JSONSerializer(BaseSerializer):

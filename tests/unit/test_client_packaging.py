@@ -181,3 +181,20 @@ def test_text_deserializers():
     assert NumpyDeserializer(accept=(codecs.NPY, codecs.JSON)).accept == (codecs.NPY, codecs.JSON)
     with pytest.raises(codecs.CodecError, match="malformed JSON"):
         JSONDeserializer().deserialize(_stream(b"{"), codecs.JSON)
+
+
+def test_numpy_serializer_body_is_a_view_not_a_copy():
+    from framework_sdk.serializers import ChunkedBody
+
+    array = np.arange(10_000, dtype="float32").reshape(100, 100)
+    body = NumpySerializer().serialize(array)
+    assert isinstance(body, ChunkedBody)
+    head, data = body.chunks()
+    assert np.shares_memory(np.frombuffer(data, dtype="float32"), array)  # never joined into new bytes
+    whole = bytes(body)
+    assert len(body) == len(whole) and np.load(io.BytesIO(whole)).tolist() == array.tolist()
+    assert body.read(7) == whole[:7] and body.read(100) == whole[7:107]  # across the header/data boundary
+    body.seek(-5, io.SEEK_END)
+    assert body.read() == whole[-5:] and body.tell() == len(whole)
+    body.seek(0)
+    assert b"".join(iter(lambda: body.read(4096), b"")) == whole

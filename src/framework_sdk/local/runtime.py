@@ -80,11 +80,14 @@ class LocalRuntimeClient:
             raise client_error("ValidationException",
                                f"Endpoint {EndpointName} of this local session {state}, and no other local "
                                f"endpoint of that name runs on this machine.", "InvokeEndpoint")
-        if hasattr(Body, "read"):
+        headers = {"Content-Type": ContentType or "application/octet-stream"}
+        if hasattr(Body, "chunks"):  # a ChunkedBody: send its buffers in turn, never joined
+            headers["Content-Length"] = str(len(Body))
+            Body = Body.chunks()
+        elif hasattr(Body, "read"):
             Body = Body.read()
         if isinstance(Body, str):
             Body = Body.encode("utf-8")
-        headers = {"Content-Type": ContentType or "application/octet-stream"}
         if Accept:
             headers["Accept"] = Accept
         for argument, header in HEADERS.items():
