@@ -111,16 +111,12 @@ MALFORMED = {codecs.CSV: b"1.0,2.0,not-a-number,\x00\xff\n", codecs.JSON: b"{\"i
 
 
 def _docker_client(client):
-    if client is not None:
-        return client
-    try:
-        import docker
+    from framework_sdk.images import ImageError, docker_client
 
-        client = docker.from_env(timeout=120)
-        client.ping()
-        return client
-    except Exception as error:
-        raise ConformanceError(f"no Docker engine answers ({error}); start Docker or set DOCKER_HOST") from None
+    try:
+        return docker_client(client)
+    except ImageError as error:
+        raise ConformanceError(str(error)) from None
 
 
 class _Run:

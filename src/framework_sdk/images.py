@@ -268,7 +268,8 @@ def _mode(path):
 
 # ---------------------------------------------------------------------------- engine
 
-def _client(client):
+def docker_client(client=None):
+    """``client``, or a docker-py client for the engine of ``DOCKER_HOST`` (or the default socket) that answers."""
     if client is not None:
         return client
     try:
@@ -278,8 +279,8 @@ def _client(client):
         client.ping()
         return client
     except Exception as error:
-        raise ImageError(f"no Docker engine answers ({error}); start one (or set DOCKER_HOST) "
-                         f"to build or list images") from error
+        raise ImageError(f"no Docker engine answers ({error}); start one (dockerd), or set DOCKER_HOST "
+                         f"to an engine that answers") from error
 
 
 def _has_image(client, name):
@@ -352,7 +353,7 @@ def ensure_base_image(client=None, progress=None):
     """
     import docker
 
-    client = _client(client)
+    client = docker_client(client)
     override = os.environ.get(BASE_IMAGE_ENV)
     if override:
         if not _has_image(client, override):
@@ -379,7 +380,7 @@ def ensure_base_image(client=None, progress=None):
 
 def make_base_image(client=None, progress=None, why="asked to"):
     """Make ``framework-sdk-base:bookworm`` with debootstrap (minbase) and ``docker import``."""
-    client = _client(client)
+    client = docker_client(client)
     problems = []
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         problems.append("debootstrap must run as root (run the build with sudo, or as root)")
@@ -421,7 +422,7 @@ def build(names=None, client=None, progress=None, *, base_image=None, ca_bundle_
     to the file named by PIP_CERT, REQUESTS_CA_BUNDLE or SSL_CERT_FILE; pass ``False`` for none.
     """
     specs = image_specs(names, folder)
-    client = _client(client)
+    client = docker_client(client)
     base = base_image or ensure_base_image(client, progress=progress)
     bundle = ca_bundle() if ca_bundle_path is None else (ca_bundle_path or None)
     return [_build_one(client, spec, base, bundle, progress, nocache, verbose) for spec in specs]
@@ -490,7 +491,7 @@ def _remove_if_dangling(client, image_id):
 
 def list_images(client=None):
     """The framework images in the engine (those carrying our labels), one entry per tag."""
-    client = _client(client)
+    client = docker_client(client)
     found = []
     for image in client.images.list(filters={"label": f"{LABEL_PREFIX}framework"}):
         labels = image.labels or {}
