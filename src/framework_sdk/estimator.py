@@ -117,8 +117,8 @@ def _check_range(name, value, low, high):
         raise ConfigurationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
 
 
-class TrainingJob:
-    """A started training job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
+class StartedJob:
+    """A job that has been started: its ``name`` (also ``job_name``) and the session that runs it."""
 
     def __init__(self, sagemaker_session, name):
         self.sagemaker_session = sagemaker_session
@@ -127,6 +127,13 @@ class TrainingJob:
     @property
     def job_name(self):
         return self.name
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class TrainingJob(StartedJob):
+    """A started training job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
 
     def describe(self):
         return self.sagemaker_session.describe_training_job(self.name)
@@ -139,9 +146,6 @@ class TrainingJob:
 
     def stop(self):
         self.sagemaker_session.sagemaker_client.stop_training_job(TrainingJobName=self.name)
-
-    def __repr__(self):
-        return f"TrainingJob({self.name!r})"
 
 
 class EstimatorBase:

@@ -7,7 +7,7 @@ and locally a ``file://`` folder under the user's data folder unless a bucket is
 Arguments follow SageMaker Python SDK v2.
 """
 from . import naming
-from .estimator import format_tags
+from .estimator import StartedJob, format_tags
 from .exceptions import ConfigurationError
 from .inputs import check_uri, uri_scheme
 
@@ -24,16 +24,8 @@ def _check(name, value, choices):
         raise ConfigurationError(f"{name}={value!r} is not valid; use one of {', '.join(choices)}")
 
 
-class TransformJob:
+class TransformJob(StartedJob):
     """A started transform job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
-
-    def __init__(self, sagemaker_session, name):
-        self.sagemaker_session = sagemaker_session
-        self.name = name
-
-    @property
-    def job_name(self):
-        return self.name
 
     def describe(self):
         return self.sagemaker_session.describe_transform_job(self.name)
