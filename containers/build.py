@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from framework_sdk.images import ImageError, build  # noqa: E402
+from framework_sdk.images import ImageError, build
 
 
 def main(argv=None):

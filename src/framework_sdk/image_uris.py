@@ -4,6 +4,7 @@ Locally an image is named ``framework-sdk-<framework>:<version>-<processor>-<py_
 (what ``framework-sdk images build`` tags); on AWS the same repository and tag live in
 the user's ECR registry: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>``.
 """
+from .exceptions import ConfigurationError
 
 FRAMEWORKS = {
     # framework -> {version: supported python versions}
@@ -11,9 +12,6 @@ FRAMEWORKS = {
     "python": {"3.11": ("py3",)},
 }
 DEFAULT_PY_VERSION = "py3"
-
-
-from .exceptions import ConfigurationError
 
 
 class UnsupportedVersionError(ConfigurationError):

@@ -144,7 +144,7 @@ class Session:
         self._account = None
         self._lock = threading.Lock()
         if not self.local_mode:
-            self.boto_region_name  # no region: say so now, not at the first request
+            self.boto_region_name  # noqa: B018 (no region: the property raises now, not at the first request)
 
     # ------------------------------------------------------------------ boto3 plumbing
 

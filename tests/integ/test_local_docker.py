@@ -16,7 +16,7 @@ import pytest
 
 from framework_sdk import Estimator, LocalSession
 from framework_sdk.exceptions import UnexpectedStatusException
-from framework_sdk.local import LocalModeError, PortInUse
+from framework_sdk.local import LocalModeError
 from framework_sdk.local.backends.docker import LABEL
 from framework_sdk.serializers import CSVDeserializer, CSVSerializer
 

@@ -1,6 +1,5 @@
 """mpirun command lines, rank labels, entry point commands and failure reports (no processes run)."""
 import os
-import sys
 
 import pytest
 

@@ -34,7 +34,7 @@ class LogBook:
         index = start
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: index < len(self.lines) or self.closed)
+                self._changed.wait_for(lambda: index < len(self.lines) or self.closed)  # noqa: B023 (called at once)
                 batch = self.lines[index:]
                 done = self.closed
             index += len(batch)

@@ -233,7 +233,7 @@ class TrainingJob:
             except queue.Empty:
                 self._stop_reason = f"stopped after MaxRuntimeInSeconds={limit}"
                 in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
-                raise LocalModeError(f"it ran longer than MaxRuntimeInSeconds={limit}")
+                raise LocalModeError(f"it ran longer than MaxRuntimeInSeconds={limit}") from None
             remaining -= 1
             if host.exit_code != 0:
                 in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), [h for h in started if h is not host])
