@@ -5,6 +5,27 @@ none of boto3, botocore, docker, numpy or requests.
 """
 from ._lazy import lazy_names
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:  # type checkers see the names; at run time they resolve lazily from _PUBLIC
+    from .algorithm import AlgorithmEstimator as AlgorithmEstimator, ModelPackage as ModelPackage
+    from .codecs import CodecError as CodecError
+    from .estimator import Estimator as Estimator, EstimatorBase as EstimatorBase, Framework as Framework
+    from .exceptions import (AWSError as AWSError, ConfigurationError as ConfigurationError,
+                             UnexpectedStatusException as UnexpectedStatusException)
+    from .inputs import TrainingInput as TrainingInput
+    from .local import LocalSession as LocalSession
+    from .metrics import MetricsCollector as MetricsCollector
+    from .model import FrameworkModel as FrameworkModel, Model as Model
+    from .predictor import Predictor as Predictor
+    from .serializers import (BytesDeserializer as BytesDeserializer, CSVDeserializer as CSVDeserializer,
+                              CSVSerializer as CSVSerializer, IdentitySerializer as IdentitySerializer,
+                              JSONDeserializer as JSONDeserializer, JSONLinesDeserializer as JSONLinesDeserializer,
+                              JSONLinesSerializer as JSONLinesSerializer, JSONSerializer as JSONSerializer,
+                              NumpyDeserializer as NumpyDeserializer, NumpySerializer as NumpySerializer,
+                              StreamDeserializer as StreamDeserializer, StringDeserializer as StringDeserializer)
+    from .session import Session as Session
+    from .transformer import Transformer as Transformer
+
 __version__ = "0.1.0"
 
 _PUBLIC = {

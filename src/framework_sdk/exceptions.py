@@ -11,6 +11,12 @@ Pure Python (no boto3 import), so any module may raise or catch these cheaply.
 * :class:`WaitTimeoutError` - a bounded wait ran out of time.
 * :class:`ResponseContentTypeError` - an endpoint answered with a content type that was not asked for.
 """
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this module stays cheap to import
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 
 class SDKError(Exception):
@@ -49,7 +55,7 @@ _ADVICE = {
 }
 
 
-def _advice(code, message):
+def _advice(code: str, message: str) -> str:
     """What to do about an error; SageMaker reports missing and taken names as ``ValidationException``."""
     lowered = message.lower()
     if code == "ValidationException":
@@ -68,7 +74,8 @@ class AWSError(SDKError):
     error response, as on botocore's ``ClientError``).
     """
 
-    def __init__(self, operation_name, response, request=None):
+    def __init__(self, operation_name: str, response: Mapping[str, Any] | None,
+                 request: Mapping[str, Any] | None = None) -> None:
         error = (response or {}).get("Error", {})
         self.operation_name = operation_name
         self.response = response
@@ -81,7 +88,7 @@ class AWSError(SDKError):
                          f"-> {self.advice}")
 
 
-def request_subject(request):
+def request_subject(request: Mapping[str, Any]) -> str:
     """`` for 'name'`` from the first ``*Name``/``Bucket`` field of a request, or ``''``."""
     for key in sorted(request):
         if (key.endswith("Name") or key in ("Bucket", "Key")) and isinstance(request[key], str):
@@ -95,7 +102,8 @@ class UnexpectedStatusException(SDKError, ValueError):
     ``actual_status``, ``allowed_statuses`` and ``failure_reason`` (SageMaker's ``FailureReason``).
     """
 
-    def __init__(self, message, allowed_statuses, actual_status, failure_reason=None, name=None):
+    def __init__(self, message: str, allowed_statuses: Iterable[str], actual_status: str,
+                 failure_reason: str | None = None, name: str | None = None) -> None:
         self.allowed_statuses = tuple(allowed_statuses)
         self.actual_status = actual_status
         self.failure_reason = failure_reason
