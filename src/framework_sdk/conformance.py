@@ -278,7 +278,7 @@ class _Suite:
         self.hyperparameters.update(sagemaker_program=program, sagemaker_submit_directory=CODE_DIR)
         self.serving_environment = {"SAGEMAKER_PROGRAM": serving, "SAGEMAKER_SUBMIT_DIRECTORY": CODE_DIR}
 
-    serving_environment = {}
+    serving_environment: dict[str, str] = {}
 
     def record(self, name, status, detail=""):
         result = CheckResult(name, status, detail)

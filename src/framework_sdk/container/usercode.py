@@ -128,7 +128,7 @@ def is_project(folder):
     if not pyproject.is_file():
         return False
     try:
-        import tomllib
+        import tomllib  # type: ignore[import-not-found, unused-ignore]  # Python 3.11+
     except ImportError:  # pragma: no cover - Python < 3.11
         return True
     try:

@@ -80,7 +80,7 @@ class Endpoint:
 # What local mode knows, shared by every LocalSession of this Python process (as one AWS account
 # is shared by its sessions): a job started by one session can be attached, waited for, or its
 # endpoint invoked through another.
-_TABLES = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {}}
+_TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {}}
 
 
 class LocalSageMakerClient:

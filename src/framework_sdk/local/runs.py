@@ -8,7 +8,7 @@ import weakref
 from pathlib import Path
 
 ROOT_PREFIX = "framework-sdk-local-"
-_live = weakref.WeakSet()
+_live: "weakref.WeakSet[object]" = weakref.WeakSet()  # runs with a stop() method
 
 
 class LogBook:

@@ -141,7 +141,7 @@ class TypedService:
         @app.post("/invocations", response_model=response_model, summary="Predict a batch of instances")
         async def invocations(request: request_model):
             with service.deadline:
-                return {"predictions": service.predict(request.instances)}
+                return {"predictions": service.predict(request.instances)}  # type: ignore[attr-defined]
 
         return app
 

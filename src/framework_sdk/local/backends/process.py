@@ -100,7 +100,7 @@ class Toolkit:
     """A framework image: the toolkit in the framework's environment."""
 
     python: str
-    framework: str = None
+    framework: "str | None" = None
 
     def command(self, role):
         return [self.python, "-m", "framework_sdk.container", role]
