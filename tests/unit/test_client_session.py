@@ -156,3 +156,21 @@ def test_sagemaker_validation_errors_get_advice_from_their_message(aws_stubs, me
                                          expected_params={"EndpointName": "ep"})
     with pytest.raises(AWSError, match=advice):
         aws_stubs.session.describe_endpoint("ep")
+
+
+def test_local_session_uploads_to_a_named_bucket_with_callback_and_extra_args(aws_stubs, tmp_path):
+    from botocore.stub import ANY
+
+    from framework_sdk.local import LocalSession
+
+    data = tmp_path / "train.csv"
+    data.write_bytes(b"1,2\n3,4\n")
+    session = LocalSession(backend="process", boto_session=aws_stubs.session.boto_session,
+                           s3_client=aws_stubs.clients["s3"])
+    aws_stubs.s3.add_response("put_object", {}, {"Bucket": "b", "Key": "data/train.csv", "Body": ANY,
+                                                 "ServerSideEncryption": "aws:kms", "ChecksumAlgorithm": ANY})
+    # the Stubber reads no body, so no progress reaches the callback; what matters is where each argument lands
+    uri = session.upload_data(str(data), bucket="b", callback=lambda sent: None,
+                              extra_args={"ServerSideEncryption": "aws:kms"})
+    assert uri == "s3://b/data/train.csv"
+    aws_stubs.s3.assert_no_pending_responses()
