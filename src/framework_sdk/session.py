@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from ._types import Response
 
-    ServiceName = Literal["sagemaker", "sagemaker-runtime", "s3", "logs", "sts"]  # the clients a session makes
+    ServiceName = Literal["sagemaker", "sagemaker-runtime", "s3", "logs", "sts", "cloudwatch"]  # the clients made
 
 LOGGER = logging.getLogger(__name__)
 
