@@ -653,15 +653,19 @@ def check(image, channel, hyperparameters, environment, model_dir, timeout, entr
 
     Runs `train` against generated /opt/ml trees (valid, empty and garbage channels) and
     `serve` on the model it wrote: /ping readiness, CSV/JSON/NPY, 415/400/406/413 answers,
-    serving on after bad requests, /execution-parameters, SIGTERM. Prints a table of
-    passes, warnings and failures; exits 1 when a check fails.
+    serving on after bad requests, /execution-parameters, SIGTERM; and makes sure a user's
+    requirements cannot replace `train` or `serve`. A bad-input check passes only when the
+    image handled the valid input (otherwise it is skipped, with the reason). Prints a table
+    of passes, warnings, failures and skips; exits 1 when a check fails.
 
     A framework image (framework-sdk-python, framework-sdk-chainer) runs your script: pass
-    --entry-point (and --source-dir). The generated data is CSV, label first, then four
-    numeric features (three classes); the script reads the 'training' channel.
+    --entry-point (and --source-dir). Without it the check says so and runs the framework's
+    built-in script. The generated data is CSV, label first, then four numeric features
+    (three classes); the script reads the 'training' channel.
 
     \b
       framework-sdk check decision-trees:latest
+      framework-sdk check framework-sdk-chainer:7.8.1-cpu-py3
       framework-sdk check framework-sdk-python:3.11-cpu-py3 --entry-point centroids.py --source-dir src
     """
     from framework_sdk.conformance import ConformanceError, format_table, passed
@@ -680,7 +684,8 @@ def check(image, channel, hyperparameters, environment, model_dir, timeout, entr
         results = run_check(image, channel=channel, hyperparameters=pairs["--hp"], environment=pairs["--env"],
                             model_dir=model_dir, timeout=timeout, entry_point=entry_point, source_dir=source_dir,
                             serving_entry_point=serving_entry_point,
-                            progress=lambda result: click.echo(f"  {result.status:4}  {result.name}", err=True))
+                            progress=lambda result: click.echo(f"  {result.status:4}  {result.name}", err=True),
+                            notice=lambda text: click.echo(text, err=True))
     except ConformanceError as error:
         raise click.ClickException(str(error)) from error
     click.echo(format_table(results))

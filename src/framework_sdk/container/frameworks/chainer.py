@@ -1,8 +1,11 @@
-"""The Chainer framework: training defaults (and, later, serving functions).
+"""The Chainer framework: training defaults, serving functions and the conformance check's script.
 
 Chainer itself is imported only inside functions that need it, so the toolkit can
 load this module where Chainer is not installed.
 """
+
+# What `framework-sdk check` runs in a Chainer image when the user gives no --entry-point.
+CHECK_SCRIPT = "check_scripts/softmax_regression.py"
 
 # ---------------------------------------------------------------- training
 
