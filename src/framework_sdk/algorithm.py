@@ -20,9 +20,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import naming
-from .estimator import EstimatorBase, is_local
+from .estimator import EstimatorBase
 from .exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
 from .inputs import input_data_config
+from .jobs import is_local
 from .model import Model
 from .specs import create_model_package, validate_channels, validate_hyperparameters
 

@@ -38,6 +38,12 @@ from typing import TYPE_CHECKING, Any
 from . import image_uris, naming
 from .exceptions import ConfigurationError
 from .inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
+from .jobs import TrainingJob, resolve_session
+from .metrics import cloudwatch_metrics
+from .model import FrameworkModel, Model
+from .packaging import SOURCEDIR, check_dependencies, local_code_dir, pack_sourcedir, resolve_entry_point
+from .session import Session, format_tags, parse_s3_uri, s3_uri
+from .transformer import Transformer
 
 if TYPE_CHECKING:
     import tempfile
@@ -46,55 +52,12 @@ if TYPE_CHECKING:
 
     from ._types import Inputs, Request, Response, Tags
     from .metrics import MetricsCollector
-    from .model import FrameworkModel, Model
     from .predictor import Predictor
     from .serializers import BaseDeserializer, BaseSerializer
-    from .session import Session
-    from .transformer import Transformer
 
 LOGGER = logging.getLogger(__name__)
 
-LOCAL_INSTANCE_TYPES = ("local", "local_gpu")
 _RUNNING = ("InProgress", "Stopping")
-
-
-def is_local(instance_type: str | None) -> bool:
-    return instance_type in LOCAL_INSTANCE_TYPES
-
-
-def resolve_session(sagemaker_session: Session | None, instance_type: str | None) -> Session:
-    """The session to use: the given one (checked against ``instance_type``), or a new one.
-
-    A ``local``/``local_gpu`` instance type needs a ``LocalSession`` (made when none is given);
-    any other instance type needs an AWS ``Session``.
-    """
-    local = is_local(instance_type)
-    if sagemaker_session is None:
-        if local:
-            from .local import LocalSession
-
-            return LocalSession()
-        from .session import Session
-
-        return Session()
-    if local and not sagemaker_session.local_mode:
-        raise ConfigurationError(
-            f"instance_type {instance_type!r} runs on this machine and needs a LocalSession: pass "
-            f"sagemaker_session=framework_sdk.LocalSession() or leave sagemaker_session unset")
-    if instance_type and not local and sagemaker_session.local_mode:
-        raise ConfigurationError(
-            f"instance_type {instance_type!r} runs on AWS SageMaker but the session is a LocalSession: use "
-            f"instance_type='local' (or 'local_gpu'), or pass an AWS Session")
-    return sagemaker_session
-
-
-def format_tags(tags: Tags | None) -> list[dict[str, str]]:
-    """``{'k': 'v'}`` or ``[{'Key': 'k', 'Value': 'v'}]`` -> the list form SageMaker takes."""
-    if not tags:
-        return []
-    if isinstance(tags, dict):
-        return [{"Key": str(key), "Value": str(value)} for key, value in tags.items()]
-    return [dict(tag) for tag in tags]
 
 
 _HYPERPARAMETER_LIMITS = (100, 256, 2500)  # entries, key length, value length (SageMaker's limits)
@@ -132,37 +95,6 @@ def _json_hyperparameter(key: object, value: object) -> str:
 def _check_range(name: str, value: object, low: int, high: int) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
         raise ConfigurationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
-
-
-class StartedJob:
-    """A job that has been started: its ``name`` (also ``job_name``) and the session that runs it."""
-
-    def __init__(self, sagemaker_session: Session, name: str) -> None:
-        self.sagemaker_session = sagemaker_session
-        self.name = name
-
-    @property
-    def job_name(self) -> str:
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r})"
-
-
-class TrainingJob(StartedJob):
-    """A started training job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
-
-    def describe(self) -> Response:
-        return self.sagemaker_session.describe_training_job(self.name)
-
-    def wait(self, logs: str | bool = "All") -> Response:
-        """Block until the job ends (streaming its logs unless ``logs`` is ``'None'``/False)."""
-        if logs and logs != "None":
-            return self.sagemaker_session.logs_for_job(self.name, wait=True, log_type=logs)
-        return self.sagemaker_session.wait_for_job(self.name)
-
-    def stop(self) -> None:
-        self.sagemaker_session.sagemaker_client.stop_training_job(TrainingJobName=self.name)
 
 
 class EstimatorBase:
@@ -410,8 +342,6 @@ class EstimatorBase:
                                          "metrics live only in the process that ran it")
             metrics: MetricsCollector = job.metrics
             return metrics
-        from .metrics import cloudwatch_metrics
-
         return cloudwatch_metrics(self.sagemaker_session, latest.describe())
 
     # -------------------------------------------------------------------------- attach
@@ -471,8 +401,6 @@ class EstimatorBase:
                model_channel_name: str = "model") -> Self:
         """Rebuild an estimator from an existing training job; if it is still running, stream its logs to the end."""
         if sagemaker_session is None:
-            from .session import Session
-
             sagemaker_session = Session()
         description = sagemaker_session.describe_training_job(training_job_name)
         params = cls._prepare_init_params_from_job_description(description, model_channel_name)
@@ -532,8 +460,6 @@ class EstimatorBase:
         model.name = model_name or job_name
         tags = tags or self.tags
         model._create_sagemaker_model(instance_type, tags=tags)
-        from .transformer import Transformer
-
         return Transformer(model.name, instance_count, instance_type, strategy=strategy,
                            assemble_with=assemble_with, output_path=output_path, output_kms_key=output_kms_key,
                            accept=accept, max_concurrent_transforms=max_concurrent_transforms,
@@ -570,8 +496,6 @@ class Estimator(EstimatorBase):
                      predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
                      name: str | None = None, **kwargs: Any) -> Model:
         """A :class:`~framework_sdk.Model` of the latest job's artifacts served by ``image_uri`` (default: the training image)."""
-        from .model import Model
-
         return Model(image_uri or self.image_uri, self.model_data, role or self.role,
                      predictor_cls=predictor_cls, env=env, name=name,
                      sagemaker_session=self.sagemaker_session, **kwargs)
@@ -604,8 +528,6 @@ class Framework(EstimatorBase):
                  dependencies: Sequence[str] | None = None, framework_version: str | None = None,
                  py_version: str | None = None, role: str | None = None, instance_count: int | None = None,
                  instance_type: str | None = None, **kwargs: Any) -> None:
-        from .packaging import check_dependencies, resolve_entry_point
-
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.dependencies = list(dependencies or [])
@@ -671,8 +593,6 @@ class Framework(EstimatorBase):
         if uri_scheme(self.source_dir) == "s3":
             self._code_uri = self.source_dir
         elif self.local_mode:
-            from .packaging import local_code_dir
-
             path, self._staging = local_code_dir(self.entry_point, self.source_dir, self.dependencies)
             self._code_uri = "file://" + path
         else:
@@ -680,9 +600,6 @@ class Framework(EstimatorBase):
         self._job_name = job_name
 
     def _upload_sourcedir(self) -> str:
-        from .packaging import SOURCEDIR, pack_sourcedir
-        from .session import parse_s3_uri, s3_uri
-
         session = self.sagemaker_session
         if self.code_location:
             bucket, prefix = parse_s3_uri(self.code_location)
@@ -761,8 +678,6 @@ class Framework(EstimatorBase):
                      predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
                      name: str | None = None, **kwargs: Any) -> FrameworkModel:
         """A :attr:`model_cls` that serves the latest job's model with this estimator's code (or the given code)."""
-        from .model import FrameworkModel
-
         model_cls = self.model_cls or FrameworkModel
         if not model_cls._framework_name:  # a plain FrameworkModel serves with the training image
             image_uri = image_uri or self.training_image_uri()

@@ -24,16 +24,18 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import image_uris, naming
-from .estimator import format_tags, is_local, resolve_session
 from .exceptions import AWSError, ConfigurationError
 from .inputs import check_uri, uri_scheme
+from .jobs import is_local, resolve_session
+from .packaging import (MODEL, SOURCEDIR, check_dependencies, local_code_dir, pack_sourcedir, repack_model,
+                        resolve_entry_point)
+from .predictor import Predictor
+from .session import Session, format_tags, parse_s3_uri, s3_uri
+from .transformer import Transformer
 
 if TYPE_CHECKING:
     from ._types import Request, Tags
-    from .predictor import Predictor
     from .serializers import BaseDeserializer, BaseSerializer
-    from .session import Session
-    from .transformer import Transformer
 
 LOGGER = logging.getLogger(__name__)
 VARIANT_NAME = "AllTraffic"
@@ -175,8 +177,6 @@ class Model:
         if wait:
             self._session.wait_for_endpoint(endpoint_name)
         self.endpoint_name = endpoint_name
-        from .predictor import Predictor
-
         predictor = (self.predictor_cls or Predictor)(endpoint_name, self._session)
         if serializer is not None:
             predictor.serializer = serializer
@@ -192,8 +192,6 @@ class Model:
                     volume_kms_key: str | None = None) -> Transformer:
         """Create the model (once) and return a :class:`~framework_sdk.Transformer` for it."""
         model_name = self._create_sagemaker_model(instance_type, tags=tags)
-        from .transformer import Transformer
-
         return Transformer(model_name, instance_count, instance_type, strategy=strategy,
                            assemble_with=assemble_with, output_path=output_path, output_kms_key=output_kms_key,
                            accept=accept, max_concurrent_transforms=max_concurrent_transforms,
@@ -228,8 +226,6 @@ class FrameworkModel(Model):
                  container_log_level: int = logging.INFO, code_location: str | None = None,
                  sagemaker_session: Session | None = None, dependencies: Sequence[str] | None = None,
                  framework_version: str | None = None, py_version: str | None = None, **kwargs: Any) -> None:
-        from .packaging import check_dependencies, resolve_entry_point
-
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.dependencies = list(dependencies or [])
@@ -275,8 +271,6 @@ class FrameworkModel(Model):
         return super()._default_name()
 
     def _code_bucket_and_prefix(self) -> tuple[str, str]:
-        from .session import parse_s3_uri
-
         if self.code_location:
             return parse_s3_uri(self.code_location)
         if uri_scheme(self.model_data) == "s3":
@@ -285,15 +279,10 @@ class FrameworkModel(Model):
 
     def _stage_code(self) -> tuple[str | None, str | None]:
         """Ship the code; returns ``(SAGEMAKER_SUBMIT_DIRECTORY, model_data to use)``."""
-        from .packaging import MODEL, SOURCEDIR, pack_sourcedir, repack_model
-        from .session import parse_s3_uri, s3_uri
-
         session = self._session
         if uri_scheme(self.source_dir) in ("s3", "file"):
             return self.source_dir, self.model_data
         if session.local_mode:
-            from .packaging import local_code_dir
-
             path, self._staging = local_code_dir(self.entry_point, self.source_dir, self.dependencies)
             return "file://" + path, self.model_data
         bucket, prefix = self._code_bucket_and_prefix()
@@ -328,4 +317,4 @@ class FrameworkModel(Model):
         return container
 
 
-__all__ = ["Model", "FrameworkModel", "is_local"]
+__all__ = ["Model", "FrameworkModel", "is_local"]  # is_local: kept importable from here (it lives in jobs)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import codecs
 from .exceptions import ResponseContentTypeError
 from .serializers import BytesDeserializer, IdentitySerializer
+from .session import Session
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -32,8 +33,6 @@ class Predictor:
                  serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
                  **kwargs: Any) -> None:
         if sagemaker_session is None:
-            from .session import Session
-
             sagemaker_session = Session()
         self.endpoint_name = endpoint_name
         self.sagemaker_session = sagemaker_session

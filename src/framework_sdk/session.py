@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import boto3
     from s3transfer.manager import TransferManager
 
-    from ._types import Response
+    from ._types import Response, Tags
 
     ServiceName = Literal["sagemaker", "sagemaker-runtime", "s3", "logs", "sts", "cloudwatch"]  # the clients made
 
@@ -125,6 +125,15 @@ def parse_s3_uri(uri: str | None) -> tuple[str, str]:
         raise ConfigurationError(f"{uri!r} is not an S3 URI; expected s3://bucket/key")
     bucket, _, key = uri[5:].partition("/")
     return bucket, key
+
+
+def format_tags(tags: Tags | None) -> list[dict[str, str]]:
+    """``{'k': 'v'}`` or ``[{'Key': 'k', 'Value': 'v'}]`` -> the list form SageMaker takes."""
+    if not tags:
+        return []
+    if isinstance(tags, dict):
+        return [{"Key": str(key), "Value": str(value)} for key, value in tags.items()]
+    return [dict(tag) for tag in tags]
 
 
 def s3_uri(bucket: str, *parts: str | None) -> str:

@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import naming
-from .estimator import StartedJob, format_tags
 from .exceptions import ConfigurationError
 from .inputs import check_uri, uri_scheme
+from .jobs import TransformJob, resolve_session
+from .session import Session, format_tags
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._types import Request, Response, Tags
-    from .session import Session
 
 STRATEGIES = ("MultiRecord", "SingleRecord")
 ASSEMBLE_WITH = ("None", "Line")
@@ -35,21 +35,6 @@ def _check(name: str, value: str | None, choices: tuple[str, ...]) -> None:
         raise ConfigurationError(f"{name}={value!r} is not valid; use one of {', '.join(choices)}")
 
 
-class TransformJob(StartedJob):
-    """A started transform job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
-
-    def describe(self) -> Response:
-        return self.sagemaker_session.describe_transform_job(self.name)
-
-    def wait(self, logs: bool = True) -> Response:
-        if logs:
-            return self.sagemaker_session.logs_for_transform_job(self.name, wait=True)
-        return self.sagemaker_session.wait_for_transform_job(self.name)
-
-    def stop(self) -> None:
-        self.sagemaker_session.sagemaker_client.stop_transform_job(TransformJobName=self.name)
-
-
 class Transformer:
     """``Transformer(model_name, instance_count, instance_type, strategy, assemble_with, output_path, accept,
     max_concurrent_transforms, max_payload, env, ...)``."""
@@ -61,8 +46,6 @@ class Transformer:
                  tags: Tags | None = None, env: Mapping[str, str] | None = None,
                  base_transform_job_name: str | None = None, sagemaker_session: Session | None = None,
                  volume_kms_key: str | None = None) -> None:
-        from .estimator import resolve_session
-
         if not model_name:
             raise ConfigurationError("model_name is required: the SageMaker model to run (create it with "
                                      "model.transformer(...) or estimator.transformer(...))")
@@ -177,8 +160,6 @@ class Transformer:
     def attach(cls, transform_job_name: str, sagemaker_session: Session | None = None) -> Self:
         """Rebuild a transformer from an existing transform job (``DescribeTransformJob``)."""
         if sagemaker_session is None:
-            from .session import Session
-
             sagemaker_session = Session()
         job = sagemaker_session.describe_transform_job(transform_job_name)
         resources, output = job["TransformResources"], job["TransformOutput"]

@@ -5,7 +5,7 @@ import pytest
 from botocore.stub import ANY
 
 from framework_sdk import Estimator, LocalSession, Transformer
-from framework_sdk.estimator import TrainingJob
+from framework_sdk.jobs import TrainingJob
 from framework_sdk.exceptions import ConfigurationError
 
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
