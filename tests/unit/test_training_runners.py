@@ -5,7 +5,7 @@ import pytest
 
 from framework_sdk.container import runners, training
 from framework_sdk.container.environment import ConfigurationError, Environment
-from framework_sdk.container.usercode import is_project
+from framework_sdk.container.modules import is_project
 
 
 def env_for(hosts=("algo-1", "algo-2"), current="algo-1", **hyperparameters):

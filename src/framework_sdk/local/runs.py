@@ -77,7 +77,7 @@ def extract(tarball, destination):
 def code_requirements(code, scratch):
     """The ``requirements.txt`` the toolkit would pip-install from ``code`` (a folder, or a ``.tar.gz``
     unpacked once into ``scratch``); ``None`` when there is none or ``code`` is a project pip installs."""
-    from framework_sdk.container.usercode import is_project
+    from framework_sdk.container.modules import is_project
 
     code = Path(code)
     if code.is_file():
