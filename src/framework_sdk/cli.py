@@ -28,7 +28,20 @@ CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "app
 FRAMEWORK_ESTIMATORS = {"chainer": ("framework_sdk.chainer", "Chainer")}
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command group: an error of ours (any ``SDKError``) from any command ends it with
+    ``Error: <message>`` and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        from framework_sdk.exceptions import SDKError
+
+        try:
+            return super().invoke(ctx)
+        except SDKError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="framework-sdk")
 @click.option("-v", "--verbose", is_flag=True, help="Show debug logs.")
 def main(verbose):

@@ -10,8 +10,17 @@ Pure Python (no boto3 import), so any module may raise or catch these cheaply.
   waited for; carries ``FailureReason``. (SageMaker Python SDK's name, kept for porting.)
 * :class:`WaitTimeoutError` - a bounded wait ran out of time.
 * :class:`ResponseContentTypeError` - an endpoint answered with a content type that was not asked for.
+* :class:`SerializationError` - a serializer or deserializer could not encode or decode a payload; also a
+  :class:`framework_sdk.codecs.CodecError` (the shared codec's error, which cannot derive from ours).
+* :class:`MissingDependencyError` - an optional package a feature needs is not installed (also an ``ImportError``).
+
+Also :class:`framework_sdk.packaging.ModelArchiveError` (a hostile ``model.tar.gz``), the local-mode errors
+in :mod:`framework_sdk.local.errors` and :class:`framework_sdk.specs.HyperparameterError`. The CLI turns
+any :class:`SDKError` into ``Error: <message>`` and exit status 1.
 """
 from __future__ import annotations
+
+from .codecs import CodecError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this module stays cheap to import
 if TYPE_CHECKING:
@@ -117,3 +126,19 @@ class WaitTimeoutError(SDKError, TimeoutError):
 
 class ResponseContentTypeError(SDKError, ValueError):
     """The endpoint answered with a content type that the deserializer did not ask for."""
+
+
+class SerializationError(SDKError, CodecError):
+    """A request or response body that the client's serializers cannot encode or decode.
+
+    Raised in place of the shared codec's :class:`~framework_sdk.codecs.CodecError`, with its message
+    and ``content_type``, so that ``except SDKError`` and ``except CodecError`` both catch it.
+    """
+
+    def __init__(self, error: CodecError) -> None:
+        ValueError.__init__(self, str(error))
+        self.content_type = error.content_type
+
+
+class MissingDependencyError(SDKError, ImportError):
+    """An optional package that a feature needs is not installed; the message names what to install."""

@@ -27,7 +27,7 @@ import time
 from collections import namedtuple
 from typing import TYPE_CHECKING, Any, Callable
 
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, MissingDependencyError
 
 if TYPE_CHECKING:
     import os
@@ -195,18 +195,18 @@ class MetricsCollector:
              title: str | None = None) -> str | os.PathLike[str]:
         """Write a small PNG of the series (one panel per metric) to ``path``; returns ``path``.
 
-        Needs matplotlib; without it, raises ImportError saying what to install. Uses
+        Needs matplotlib; without it, raises :class:`MissingDependencyError` (an ``ImportError``) saying what to install. Uses
         matplotlib's object API (no pyplot), so it changes no global plotting state.
         """
         try:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
         except ImportError as error:
-            raise ImportError(f"plotting metrics needs matplotlib, which is not installed: {_INSTALL_PLOT}") \
+            raise MissingDependencyError(f"plotting metrics needs matplotlib, which is not installed: {_INSTALL_PLOT}") \
                 from error
         plotted = list(names or self.names)
         if not plotted:
-            raise ValueError("no metrics to plot: give metric_definitions to the estimator")
+            raise ConfigurationError("no metrics to plot: give metric_definitions to the estimator")
         figure = Figure(figsize=(6, 1.8 * len(plotted) + 0.4), dpi=100, layout="constrained")
         FigureCanvasAgg(figure)
         axes = figure.subplots(len(plotted), 1, squeeze=False)[:, 0]

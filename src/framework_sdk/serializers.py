@@ -11,15 +11,22 @@ one new bytes object first); a deserializer has
 """
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import codecs
+from .exceptions import ConfigurationError, SDKError, SerializationError
 
 if TYPE_CHECKING:
+    from typing import Callable, TypeVar
+
     from numpy.typing import DTypeLike, NDArray
-    from typing_extensions import Buffer
+    from typing_extensions import Buffer, ParamSpec
+
+    _P = ParamSpec("_P")
+    _R = TypeVar("_R")
 
 
 class ChunkedBody(io.RawIOBase):
@@ -72,6 +79,20 @@ class ChunkedBody(io.RawIOBase):
                 self._position += count
             start = end
         return written
+
+
+def _codec_errors_as_ours(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Let a codec failure leave ``method`` as a :class:`SerializationError` (an SDKError, still a CodecError)."""
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except codecs.CodecError as error:
+            if isinstance(error, SDKError):
+                raise
+            raise SerializationError(error) from None
+
+    return call
 
 
 def _read(stream: Any) -> bytes:
@@ -136,6 +157,7 @@ class NumpySerializer(BaseSerializer):
         super().__init__(content_type)
         self.dtype = dtype
 
+    @_codec_errors_as_ours
     def serialize(self, data: Any) -> bytes | ChunkedBody:
         body = _file_body(data)
         if body is not None:
@@ -144,7 +166,7 @@ class NumpySerializer(BaseSerializer):
 
         array = np.asarray(data, dtype=self.dtype)
         if array.size == 0:
-            raise ValueError("NumpySerializer: cannot send an empty array; the endpoint would have nothing to predict")
+            raise ConfigurationError("NumpySerializer: cannot send an empty array; the endpoint would have nothing to predict")
         return ChunkedBody(codecs.npy_chunks(array))
 
 
@@ -153,6 +175,7 @@ class JSONSerializer(BaseSerializer):
 
     CONTENT_TYPE = codecs.JSON
 
+    @_codec_errors_as_ours
     def serialize(self, data: Any) -> bytes:
         body = _file_body(data)
         return body if body is not None else codecs.json_encode(data)
@@ -168,6 +191,7 @@ class CSVSerializer(BaseSerializer):
 
     CONTENT_TYPE = codecs.CSV
 
+    @_codec_errors_as_ours
     def serialize(self, data: Any) -> bytes:
         body = _file_body(data)
         if body is not None:
@@ -183,7 +207,7 @@ class CSVSerializer(BaseSerializer):
         except ValueError:  # rows of uneven length
             array = np.asarray(data, dtype=object)
         if array.size == 0:
-            raise ValueError("CSVSerializer: cannot send empty data; the endpoint would have nothing to predict")
+            raise ConfigurationError("CSVSerializer: cannot send empty data; the endpoint would have nothing to predict")
         if array.dtype.kind in "biuf":
             return codecs.csv_encode(array)
         return _csv_text(array.tolist() if array.dtype != object else data)
@@ -212,6 +236,7 @@ class JSONLinesSerializer(BaseSerializer):
 
     CONTENT_TYPE = codecs.JSONLINES
 
+    @_codec_errors_as_ours
     def serialize(self, data: Any) -> bytes:
         body = _file_body(data)
         if body is not None:
@@ -274,6 +299,7 @@ class JSONDeserializer(BaseDeserializer):
 
     ACCEPT = (codecs.JSON,)
 
+    @_codec_errors_as_ours
     def deserialize(self, stream: Any, content_type: str | None) -> Any:
         return codecs.json_decode(_read(stream))
 
@@ -283,6 +309,7 @@ class JSONLinesDeserializer(BaseDeserializer):
 
     ACCEPT = (codecs.JSONLINES,)
 
+    @_codec_errors_as_ours
     def deserialize(self, stream: Any, content_type: str | None) -> list[Any]:
         return codecs.jsonlines_decode(_read(stream))
 
@@ -313,11 +340,12 @@ class NumpyDeserializer(BaseDeserializer):
     def __init__(self, dtype: DTypeLike | None = None, accept: str | Iterable[str] = codecs.NPY,
                  allow_pickle: bool = False) -> None:
         if allow_pickle:
-            raise ValueError("NumpyDeserializer never unpickles (a response could run code); "
+            raise ConfigurationError("NumpyDeserializer never unpickles (a response could run code); "
                              "send numeric arrays as NPY, JSON or CSV instead")
         super().__init__(accept)
         self.dtype = dtype
 
+    @_codec_errors_as_ours
     def deserialize(self, stream: Any, content_type: str | None) -> NDArray[Any]:
         body = _read(stream)
         kind = codecs.media_type(content_type)
