@@ -42,7 +42,7 @@ from .jobs import TrainingJob, resolve_session
 from .metrics import cloudwatch_metrics
 from .model import FrameworkModel, Model
 from .packaging import SOURCEDIR, check_dependencies, local_code_dir, pack_sourcedir, resolve_entry_point
-from .session import Session, format_tags, parse_s3_uri, s3_uri
+from .session import Session, check_log_type, format_tags, parse_s3_uri, s3_uri
 from .transformer import Transformer
 
 if TYPE_CHECKING:
@@ -276,10 +276,12 @@ class EstimatorBase:
         """Start a training job on ``inputs`` and, with ``wait``, follow it to the end.
 
         ``inputs``: an ``s3://`` URI (channel ``training``), a :class:`~framework_sdk.TrainingInput`,
-        or a dict of channel name to either; ``file://`` URIs in local mode. ``logs`` (``'All'``,
-        True, False or ``'None'``) streams the job's logs while waiting. A failed job raises
+        or a dict of channel name to either; ``file://`` URIs in local mode. ``logs`` says what to print
+        while waiting, as ``log_type`` of :meth:`Session.logs_for_job` does (``'All'``, ``'Training'``,
+        ``'Rules'``, ``'None'``, True or False). A failed job raises
         :class:`~framework_sdk.exceptions.UnexpectedStatusException` carrying its ``FailureReason``.
         """
+        check_log_type(logs)  # before the job starts
         job_name = naming.validate(job_name, "job_name") if job_name else naming.name_from_base(self._base_name())
         request = self._training_request(job_name, inputs)
         self.sagemaker_session.sagemaker_client.create_training_job(**request)

@@ -41,6 +41,10 @@ _TRAINING_DONE = ("Completed", "Failed", "Stopped")
 _TRANSFORM_DONE = ("Completed", "Failed", "Stopped")
 _ENDPOINT_DONE = ("InService", "Failed", "OutOfService")
 _MB = 1024 * 1024
+# What logs_for_job(log_type=...) prints, as in SageMaker Python SDK v2: the hosts' log lines, the
+# status changes of Debugger/Profiler rules (DescribeTrainingJob's *RuleEvaluationStatuses), the final status.
+LOG_TYPES: dict[str, tuple[str, ...]] = {"All": ("lines", "rules", "status"), "Training": ("lines", "status"),
+                                         "Rules": ("rules", "status"), "None": ()}
 
 
 def _region_fix() -> str:
@@ -117,6 +121,35 @@ def _backoff(poll: float, start: float = 0.5) -> Iterator[float]:
     while True:
         yield delay
         delay = min(delay * 2, poll)
+
+
+def check_log_type(log_type: str | bool | None) -> str:
+    """``log_type`` as a key of :data:`LOG_TYPES`; ``True`` means ``'All'``, ``False`` (as in SageMaker v2) and
+    ``None`` mean ``'None'``."""
+    if log_type is True:
+        return "All"
+    if log_type is False or log_type is None:
+        return "None"
+    if log_type not in LOG_TYPES:
+        raise ConfigurationError(f"log_type={log_type!r} is not one of {', '.join(map(repr, LOG_TYPES))} "
+                                 f"(or True/False): 'All' prints the log lines and the rules' statuses, "
+                                 f"'Training' the log lines, 'Rules' the rules' statuses, 'None' nothing")
+    return log_type
+
+
+def rule_status_lines(description: Response, printed: dict[str, str]) -> list[str]:
+    """``[rule] <name>: <status>`` for each Debugger/Profiler rule whose status changed since ``printed``.
+
+    ``printed`` (rule name -> status) is updated, so each status is printed once.
+    """
+    lines = []
+    for key in ("DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses"):
+        for rule in description.get(key) or ():
+            name, status = rule.get("RuleConfigurationName"), rule.get("RuleEvaluationStatus")
+            if printed.get(name) != status:
+                printed[name] = status
+                lines.append(f"[rule] {name}: {status}")
+    return lines
 
 
 def parse_s3_uri(uri: str | None) -> tuple[str, str]:
@@ -499,11 +532,16 @@ class Session:
                      timeout: float | None = None) -> Response:
         """Print a training job's CloudWatch logs, every instance in time order with a ``[algo-N]`` prefix.
 
-        With ``wait`` it follows the logs until the job ends, prints the final status and
-        raises :class:`UnexpectedStatusException` (with ``FailureReason``) if the job failed.
+        ``log_type`` says what to print, as in SageMaker Python SDK v2: ``'All'`` (default) the log
+        lines and the status changes of the job's Debugger/Profiler rules, ``'Training'`` the log
+        lines only, ``'Rules'`` the rules' statuses only, ``'None'`` nothing (``True``/``False``
+        mean ``'All'``/``'None'``). With ``wait`` it follows the job until it ends, prints the final
+        status (unless ``'None'``) and raises :class:`UnexpectedStatusException` (with
+        ``FailureReason``) if the job failed.
         """
+        shown = LOG_TYPES[check_log_type(log_type)]
         return self._follow_logs(job_name, TRAINING_LOG_GROUP, self.describe_training_job,
-                                 "TrainingJobStatus", _TRAINING_DONE, wait, poll, timeout)
+                                 "TrainingJobStatus", _TRAINING_DONE, wait, poll, timeout, shown=shown)
 
     def logs_for_transform_job(self, job_name: str, wait: bool = False, poll: float = 10,
                                timeout: float | None = None) -> Response:
@@ -513,15 +551,19 @@ class Session:
 
     def _follow_logs(self, job_name: str, group: str, describe: Callable[[str], Response], status_key: str,
                      done: tuple[str, ...], wait: bool, poll: float, timeout: float | None,
-                     out: TextIO | None = None) -> Response:
+                     out: TextIO | None = None, shown: tuple[str, ...] = ("lines", "status")) -> Response:
         out = out or sys.stdout
-        reader = LogReader(self.logs_client, group, job_name)
+        reader = LogReader(self.logs_client, group, job_name) if "lines" in shown else None
+        rules: dict[str, str] = {}  # rule name -> the status last printed
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = _backoff(poll)
         description = describe(job_name)
         while True:
             finished = description[status_key] in done
-            for line in reader.read_new():  # after the job ends: one last full read
+            lines = reader.read_new() if reader else []  # after the job ends: one last full read
+            if "rules" in shown:
+                lines += rule_status_lines(description, rules)
+            for line in lines:
                 out.write(line + "\n")
             out.flush()
             if finished or not wait:
@@ -531,9 +573,10 @@ class Session:
             threading.Event().wait(next(delays))
             description = describe(job_name)
         if finished:
-            out.write(f"{job_name}: {description[status_key]}"
-                      f"{' - ' + description['FailureReason'] if description.get('FailureReason') else ''}\n")
-            out.flush()
+            if "status" in shown:
+                out.write(f"{job_name}: {description[status_key]}"
+                          f"{' - ' + description['FailureReason'] if description.get('FailureReason') else ''}\n")
+                out.flush()
             if wait:
                 check_job_status(job_name, description, status_key)
         return description

@@ -18,7 +18,7 @@ from framework_sdk.local.clients import LocalSageMakerClient
 from framework_sdk.local.config import choose_backend, configured_image_folders, user_config
 from framework_sdk.local.runtime import LocalRuntimeClient
 from framework_sdk.local.storage import Storage
-from framework_sdk.session import Session
+from framework_sdk.session import LOG_TYPES, Session, check_log_type
 
 if TYPE_CHECKING:
     import docker
@@ -134,30 +134,40 @@ class LocalSession(Session):
 
     def logs_for_job(self, job_name: str, wait: bool = False, poll: float = 10, log_type: str | bool = "All",
                      timeout: float | None = None, out: TextIO | None = None) -> Response:
-        """Print the job's log lines (``algo-N | ...``); with ``wait``, follow them live until the job ends."""
+        """Print the job's log lines (``algo-N | ...``); with ``wait``, follow them live until the job ends.
+
+        ``log_type`` as for :meth:`Session.logs_for_job`: ``'All'`` and ``'Training'`` print the log
+        lines (and the final status), ``'Rules'`` only the final status (local jobs run no Debugger or
+        Profiler rules), ``'None'`` nothing.
+        """
+        shown = LOG_TYPES[check_log_type(log_type)]
         job = self._training_job(job_name)
-        return self._print_logs(job, job_name, wait, timeout, out, self.describe_training_job, "TrainingJobStatus")
+        return self._print_logs(job, job_name, wait, timeout, out, self.describe_training_job, "TrainingJobStatus",
+                                shown=shown)
 
     def _print_logs(self, run: Any, name: str, wait: bool, timeout: float | None, out: TextIO | None,
-                    describe: Callable[[str], Response], status_key: str) -> Response:
+                    describe: Callable[[str], Response], status_key: str,
+                    shown: tuple[str, ...] = ("lines", "status")) -> Response:
         out = out or sys.stdout
         try:
-            if wait:
+            if wait and "lines" in shown:
                 for line in run.logs.follow():
                     out.write(line + "\n")
                     out.flush()
-                self._await(run, timeout, name)
-            else:
+            elif "lines" in shown:
                 for line in list(run.logs.lines):
                     out.write(line + "\n")
+            if wait:
+                self._await(run, timeout, name)
         except KeyboardInterrupt:
             run.stop("interrupted (Ctrl-C)")
             raise
         description = describe(name)
         if run.done.is_set():
             reason = description.get("FailureReason")
-            out.write(f"{name}: {description[status_key]}{' - ' + reason.splitlines()[0] if reason else ''}\n")
-            out.flush()
+            if "status" in shown:
+                out.write(f"{name}: {description[status_key]}{' - ' + reason.splitlines()[0] if reason else ''}\n")
+                out.flush()
             if wait:
                 _check(name, description, status_key)
         return description

@@ -32,7 +32,7 @@ def _build_hint(image):
 
 class DockerHost(Host):
     def __init__(self, spec, container, on_line=None, on_exit=None):
-        super().__init__(spec, on_line, on_exit)
+        super().__init__(spec, on_line=on_line, on_exit=on_exit)
         self.container = container
 
     def _stream(self):
