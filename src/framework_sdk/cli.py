@@ -455,13 +455,13 @@ def serve(image_or_framework, model_data, entry_point, source_dir, framework_ver
             click.echo(f"starting endpoint {endpoint_name} ({instance_count} instance(s) on the "
                        f"{session.backend_name} backend); waiting for /ping ...", err=True)
             model.deploy(instance_count, instance_type, endpoint_name=endpoint_name)
-            endpoint = session.sagemaker_client.endpoints[endpoint_name]
-            _follow(endpoint.servers.logs)
+            endpoint = session.local_endpoint(endpoint_name)
+            _follow(endpoint.logs)
             click.echo(f"endpoint {endpoint_name} is serving at {', '.join(endpoint.urls)}")
             click.echo(f"  predict: framework-sdk predict --endpoint {endpoint_name} --content-type text/csv FILE"
                        f"   (Ctrl-C stops it)")
             try:
-                exited = _wait_for_exit(endpoint.servers.hosts)
+                exited = _wait_for_exit(endpoint.hosts)
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the normal way to stop a foreground server
                 exited = None
                 click.echo(f"\nstopping endpoint {endpoint_name} ...", err=True)

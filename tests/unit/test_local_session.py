@@ -1,4 +1,5 @@
-"""LocalSession against in-process S3 (moto): upload_data to a named bucket reports progress and keeps extra_args.
+"""LocalSession: upload_data to a named bucket (in-process S3, moto) reports progress and keeps extra_args;
+local_endpoint names what it cannot find.
 
 (test_client_session.py checks with a Stubber where each argument lands; a Stubber reads no body, so no
 progress reaches the callback there.)
@@ -25,3 +26,11 @@ def test_upload_data_to_a_named_bucket_keeps_callback_and_extra_args(tmp_path):
     assert sum(sent) == data.stat().st_size == head["ContentLength"]
     assert head["Metadata"] == {"origin": "test"}
 
+
+def test_local_endpoint_of_an_unknown_name_says_so():
+    import pytest
+
+    from framework_sdk.exceptions import AWSError
+
+    with pytest.raises(AWSError, match="Could not find local endpoint 'nowhere'"):
+        LocalSession(backend="process").local_endpoint("nowhere")

@@ -1,5 +1,6 @@
-"""What jobs, endpoints and transforms share: log books, temporary roots, tarballs, cleanup at exit."""
+"""What jobs, endpoints and transforms share: log books, temporary roots, tarballs, timestamps, cleanup at exit."""
 import atexit
+import datetime
 import shutil
 import tarfile
 import tempfile
@@ -9,6 +10,11 @@ from pathlib import Path
 
 ROOT_PREFIX = "framework-sdk-local-"
 _live: "weakref.WeakSet[object]" = weakref.WeakSet()  # runs with a stop() method
+
+
+def utc_now():
+    """The time now, timezone-aware in UTC, as boto3 gives SageMaker's timestamps (``CreationTime`` ...)."""
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class LogBook:

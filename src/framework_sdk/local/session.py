@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from framework_sdk.exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
-from framework_sdk.local.clients import LocalSageMakerClient
+from framework_sdk.local.clients import Endpoint, LocalSageMakerClient
 from framework_sdk.local.config import choose_backend, configured_image_folders, user_config
 from framework_sdk.local.runtime import LocalRuntimeClient
 from framework_sdk.local.storage import Storage
@@ -187,9 +187,17 @@ class LocalSession(Session):
         return self._print_logs(run, job_name, wait, timeout, out, self.describe_transform_job,
                                 "TransformJobStatus")
 
+    def local_endpoint(self, name: str) -> Endpoint:
+        """The endpoint ``name`` running in this Python process (a :class:`~framework_sdk.local.clients.Endpoint`:
+        its ``urls``, ``hosts`` and ``logs``); :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``)
+        when there is none, as ``DescribeEndpoint`` says. An endpoint of another process is reached by name
+        through :mod:`framework_sdk.local.registry` instead."""
+        self.describe_endpoint(name)
+        endpoint: Endpoint = self.sagemaker_client.endpoints[name]
+        return endpoint
+
     def wait_for_endpoint(self, endpoint: str, poll: float = 30, timeout: float | None = None) -> Response:
-        description = self.describe_endpoint(endpoint)
-        local = self.sagemaker_client.endpoints[endpoint]
+        local = self.local_endpoint(endpoint)
         try:
             if not local.ready.wait(timeout):
                 raise WaitTimeoutError(f"endpoint {endpoint!r} is still starting after {timeout} s")
