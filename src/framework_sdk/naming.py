@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import time
 
+from .exceptions import ConfigurationError
+
 MAX_LENGTH = 63
 _VALID = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _IMAGE = re.compile(r"^(?:.+/)?([^:/@]+)(?::[^:/]+)?(?:@.+)?$")
@@ -48,8 +50,6 @@ def base_from_name(name: str) -> str:
 def validate(name: object, what: str = "name") -> str:
     """Raise ``ConfigurationError`` unless ``name`` is a valid SageMaker resource name."""
     if not isinstance(name, str) or not _VALID.match(name):
-        from .exceptions import ConfigurationError
-
         raise ConfigurationError(
             f"{what} {name!r} is not valid for SageMaker: use 1 to 63 letters, digits and hyphens, "
             f"starting and ending with a letter or digit")

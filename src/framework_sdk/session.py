@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
+from . import specs
 from .exceptions import AWSError, ConfigurationError, UnexpectedStatusException, WaitTimeoutError, request_subject
 
 if TYPE_CHECKING:
@@ -452,16 +453,12 @@ class Session:
                          inference_specification: Mapping[str, Any] | None = None,
                          validation_specification: Mapping[str, Any] | None = None, **options: Any) -> str:
         """Send ``CreateAlgorithm`` (specifications from :mod:`framework_sdk.specs`); returns its ARN."""
-        from . import specs
-
         arn: str = specs.create_algorithm(self, name, training_specification, inference_specification,
                                           validation_specification, **options)
         return arn
 
     def create_model_package(self, name: str | None = None, **options: Any) -> str:
         """Send ``CreateModelPackage`` (see :func:`framework_sdk.specs.create_model_package_request`); returns its ARN."""
-        from . import specs
-
         arn: str = specs.create_model_package(self, name, **options)
         return arn
 

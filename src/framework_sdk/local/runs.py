@@ -8,6 +8,8 @@ import threading
 import weakref
 from pathlib import Path
 
+from framework_sdk.container.modules import is_project
+
 ROOT_PREFIX = "framework-sdk-local-"
 _live: "weakref.WeakSet[object]" = weakref.WeakSet()  # runs with a stop() method
 
@@ -83,7 +85,6 @@ def extract(tarball, destination):
 def code_requirements(code, scratch):
     """The ``requirements.txt`` the toolkit would pip-install from ``code`` (a folder, or a ``.tar.gz``
     unpacked once into ``scratch``); ``None`` when there is none or ``code`` is a project pip installs."""
-    from framework_sdk.container.modules import is_project
 
     code = Path(code)
     if code.is_file():

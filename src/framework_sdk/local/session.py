@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from framework_sdk.exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
+from framework_sdk.local.backends.docker import DockerBackend
+from framework_sdk.local.backends.process import ProcessBackend
 from framework_sdk.local.clients import Endpoint, LocalSageMakerClient
 from framework_sdk.local.config import choose_backend, configured_image_folders, user_config
 from framework_sdk.local.runtime import LocalRuntimeClient
@@ -59,12 +61,8 @@ class LocalSession(Session):
         self.backend: Backend
         self.backend_name, self.backend_reason = choose_backend(backend)
         if self.backend_name == "docker":
-            from framework_sdk.local.backends.docker import DockerBackend
-
             self.backend = DockerBackend(docker_client)
         else:
-            from framework_sdk.local.backends.process import ProcessBackend
-
             self.backend = ProcessBackend(python or config.get("python"),
                                           [*(image_folders or ()), *configured_image_folders(config)])
         self.storage = Storage(lambda: self.s3_client)
