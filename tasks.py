@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+LINT_IMPORTS = VENV / ("Scripts/lint-imports.exe" if os.name == "nt" else "bin/lint-imports")
 
 
 def ensure_venv(extras):
@@ -42,9 +43,11 @@ def demo(args):
 
 
 def lint(args):
-    """The linter (ruff) and the type checker (mypy), configured in pyproject.toml; a finding fails."""
+    """The linter (ruff), the layer contracts (import-linter, .importlinter) and the type checker (mypy); a finding
+    fails."""
     ensure_venv("test")
     run([str(PY), "-m", "ruff", "check", *args])
+    run([str(LINT_IMPORTS), "--no-cache"])
     if sys.version_info < (3, 10):
         print("tasks: mypy skipped: it needs Python 3.10 or later", flush=True)
         return
