@@ -141,6 +141,17 @@ def decision_tree_image(docker_client, base_image):
         remove_test_image(docker_client, tag)
 
 
+@pytest.fixture(scope="session")
+def indifferent_image(docker_client, base_image):
+    """The conformance tests' image that tells bad input from good in no way (tests/integ/test_conformance_indifferent_image)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent / "integ" / "test_conformance_indifferent_image"
+    tag = build_test_image(docker_client, folder, "fsdk-test-conformance-indifferent", base_image)
+    yield tag
+    remove_test_image(docker_client, tag)
+
+
 def remove_test_image(client, tag):
     """Remove this run's tag of a test image, and its cache tag when this run built it.
 

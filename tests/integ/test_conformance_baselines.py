@@ -3,7 +3,6 @@
 The test image (test_conformance_indifferent_image) tells bad input from good in no way;
 environment variables choose how (see its Dockerfile).
 """
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,21 +12,11 @@ from framework_sdk.cli import main
 
 pytestmark = pytest.mark.docker
 
-IMAGE_DIR = Path(__file__).resolve().parent / "test_conformance_indifferent_image"
 BAD_TRAINING = ("train: fails on an empty channel", "train: writes output/failure on an empty channel",
                 "train: fails on a garbage channel", "train: writes output/failure on a garbage channel")
 BAD_REQUESTS = ("serve: 415 for an unknown content type", "serve: 400 for a malformed body",
                 "serve: 400 for an empty body", "serve: 400 for the wrong number of features",
                 "serve: 406 for an unknown Accept", "serve: 413 over SAGEMAKER_MAX_PAYLOAD_IN_MB=1")
-
-
-@pytest.fixture(scope="session")
-def indifferent_image(docker_client, base_image):
-    from conftest import build_test_image, remove_test_image
-
-    tag = build_test_image(docker_client, IMAGE_DIR, "fsdk-test-conformance-indifferent", base_image)
-    yield tag
-    remove_test_image(docker_client, tag)
 
 
 def run_check(docker_client, image, **environment):

@@ -8,7 +8,6 @@ their absolute path; an ENTRYPOINT that looks the command up on PATH stays repla
 import io
 
 import pytest
-from test_conformance_baselines import indifferent_image  # noqa: F401 (the fixture)
 
 from framework_sdk import conformance
 
