@@ -88,7 +88,7 @@ def test_the_toolkit_is_a_layer_on_the_environment_made_without_rebuilding_it(ca
 def test_the_log_says_which_environment_and_whether_with_mpi(cache, monkeypatch, caplog):
     monkeypatch.setattr(venvs, "_build_environment", lambda spec, root: root.mkdir(parents=True))
     monkeypatch.setattr(venvs, "_build_toolkit_layer", lambda python, toolkit, layer: layer.mkdir(parents=True))
-    monkeypatch.setattr(venvs, "prune", lambda: [])
+    monkeypatch.setattr(venvs, "prune", list)
     caplog.set_level("INFO", logger="framework_sdk.venvs")
     monkeypatch.setattr(venvs.shutil, "which", lambda name: f"/opt/mpi/bin/{name}")
     with_mpi = venvs.framework_python("chainer", "7.8.1")

@@ -15,21 +15,27 @@ Each folder of this package with a ``Dockerfile`` and an ``image.toml`` (``chain
 docker is imported only when an engine is used; importing this package is stdlib only.
 """
 from framework_sdk.images.base import (
-    BASE_IMAGE, BASE_IMAGE_ENV, DEBIAN_MIRROR_ENV, PYTHON_IMAGE, ensure_base_image, make_base_image,
+    BASE_IMAGE,
+    BASE_IMAGE_ENV,
+    DEBIAN_MIRROR_ENV,
+    PYTHON_IMAGE,
+    ensure_base_image,
+    make_base_image,
 )
 from framework_sdk.images.builder import BuildResult, ImageInfo, build, list_images
 from framework_sdk.images.context import CA_BUNDLE_ENV_VARS, CA_BUNDLE_IN_IMAGE, CONTEXT_MTIME, build_context, ca_bundle
 from framework_sdk.images.definitions import (
-    LABEL_PREFIX, ImageError, ImageSpec, PipStep, definitions_dir, find_spec, image_specs, load_spec,
+    LABEL_PREFIX,
+    ImageError,
+    ImageSpec,
+    PipStep,
+    definitions_dir,
+    find_spec,
+    image_specs,
+    load_spec,
 )
 from framework_sdk.images.engine import BUILD_READ_TIMEOUT, docker_client
-from framework_sdk.images.toolkit import Toolkit
-
-
-def toolkit_requirements():
-    """The installed toolkit's runtime dependencies, as a requirements file."""
-    return Toolkit.installed().requirements_text()
-
+from framework_sdk.images.toolkit import Toolkit, toolkit_requirements
 
 __all__ = [
     "BASE_IMAGE", "BASE_IMAGE_ENV", "BUILD_READ_TIMEOUT", "CA_BUNDLE_ENV_VARS", "CA_BUNDLE_IN_IMAGE", "CONTEXT_MTIME",

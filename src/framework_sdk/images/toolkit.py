@@ -109,6 +109,11 @@ class Toolkit:
         return digest.hexdigest()
 
 
+def toolkit_requirements():
+    """The installed toolkit's runtime dependencies, as a requirements file."""
+    return Toolkit.installed().requirements_text()
+
+
 def tree_files(folder):
     """The files under ``folder``, sorted, without caches and bytecode."""
     return [path for path in sorted(Path(folder).rglob("*"))
