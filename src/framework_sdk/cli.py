@@ -55,7 +55,7 @@ def main(verbose):
 
 @main.group()
 def images():
-    """Build and list the framework images (the folders under containers/)."""
+    """Build and list the framework images (the definitions shipped in framework_sdk.images)."""
 
 
 @images.command("build")
@@ -66,7 +66,7 @@ def images():
                    "when no registry can be reached).")
 @click.option("--verbose", "-v", is_flag=True, help="Show every line of the build output.")
 def images_build(names, no_cache, base_image, verbose):
-    """Build the images NAMES (folders under containers/: chainer, python; default: all).
+    """Build the images NAMES (chainer, python; default: all).
 
     Builds are cached: unchanged inputs take seconds. Prints each image's tag, size, build
     time and cached steps. A CA bundle named by PIP_CERT, REQUESTS_CA_BUNDLE or SSL_CERT_FILE
