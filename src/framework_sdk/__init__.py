@@ -70,14 +70,14 @@ __all__ = sorted(_PUBLIC)
 _public_name, __dir__ = lazy_names(__name__, _PUBLIC)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     if name == "__version__":
         globals()["__version__"] = version = _installed_version()
         return version
     return _public_name(name)
 
 
-def _installed_version():
+def _installed_version() -> str:
     from importlib import metadata
 
     try:

@@ -6,6 +6,8 @@ framework, version, Python version and processor (so the image is tagged as
 :func:`framework_sdk.image_uris.retrieve` resolves it, and labelled) and lists the pip steps
 that both the image and the process backend's environment (:mod:`framework_sdk.venvs`) run.
 """
+from __future__ import annotations
+
 import dataclasses
 import sys
 from importlib import resources
@@ -27,7 +29,7 @@ class PipStep:
 
     requirements: str
     args: tuple = ()
-    needs: str = None  # a program the step needs (a process environment skips it without)
+    needs: str | None = None  # a program the step needs (a process environment skips it without)
 
     def command(self, requirements_dir):
         return ["install", *self.args, "-r", f"{requirements_dir}/{self.requirements}"]
@@ -44,7 +46,7 @@ class ImageSpec:
     python: str
     processor: str
     pip_steps: tuple
-    fixed_tag: str = None  # image.toml's ``tag``, for an image that is no framework of image_uris
+    fixed_tag: str | None = None  # image.toml's ``tag``, for an image that is no framework of image_uris
 
     @property
     def tag(self):
