@@ -15,7 +15,7 @@ does. Both run on AWS SageMaker only: a local run of the same image is
 import threading
 import time
 
-from . import naming
+from . import naming, sdk_v1
 from .estimator import EstimatorBase, is_local
 from .exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
 from .inputs import input_data_config
@@ -35,6 +35,7 @@ def _short_name(arn_or_name):
 class AlgorithmEstimator(EstimatorBase):
     """Train with a SageMaker algorithm resource (yours, or one from AWS Marketplace)."""
 
+    @sdk_v1.accepts(sdk_v1.ESTIMATOR_RENAMED)  # this body reads instance_type and instance_count itself
     def __init__(self, algorithm_arn, role=None, instance_count=None, instance_type=None, hyperparameters=None,
                  **kwargs):
         if not algorithm_arn:
@@ -87,6 +88,7 @@ class AlgorithmEstimator(EstimatorBase):
         algorithm["AlgorithmName"] = self.algorithm_arn
         return request
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role=None, predictor_cls=None, env=None, name=None, **kwargs):
         """A :class:`ModelPackage` of the latest job's model, served by the algorithm's inference spec."""
         return ModelPackage(role or self.role, model_data=self.model_data, algorithm_arn=self.algorithm_arn,

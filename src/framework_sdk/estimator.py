@@ -31,7 +31,7 @@ Hooks for framework estimators (``framework_sdk.chainer.Chainer`` is one)::
 import json
 import logging
 
-from . import image_uris, naming
+from . import image_uris, naming, sdk_v1
 from .exceptions import ConfigurationError
 from .inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
 
@@ -159,6 +159,7 @@ class EstimatorBase:
     hook or profiler is ever configured.
     """
 
+    @sdk_v1.accepts(sdk_v1.ESTIMATOR_RENAMED, sdk_v1.ESTIMATOR_REMOVED)
     def __init__(self, role=None, instance_count=None, instance_type=None, volume_size=30,
                  volume_kms_key=None, max_run=24 * 60 * 60, input_mode="File", output_path=None,
                  output_kms_key=None, base_job_name=None, sagemaker_session=None, tags=None,
@@ -472,6 +473,7 @@ class EstimatorBase:
                                      f"only a completed job has a model to deploy (estimator.wait())")
         return self.latest_training_job.name
 
+    @sdk_v1.accepts(removed=sdk_v1.DEPLOY_REMOVED)
     def deploy(self, initial_instance_count=None, instance_type=None, serializer=None, deserializer=None,
                accelerator_type=None, endpoint_name=None, wait=True, model_name=None, kms_key=None,
                tags=None, **kwargs):
@@ -492,6 +494,10 @@ class EstimatorBase:
                             serializer=serializer, deserializer=deserializer, accelerator_type=accelerator_type,
                             endpoint_name=endpoint_name or default_name, tags=tags or self.tags,
                             kms_key=kms_key, wait=wait)
+
+    def delete_endpoint(self, *args, **kwargs):
+        """Removed in SageMaker Python SDK v2: raises, saying to use the predictor's ``delete_endpoint()``."""
+        raise ConfigurationError(sdk_v1.DELETE_ENDPOINT_REMOVED)
 
     def transformer(self, instance_count, instance_type, strategy=None, assemble_with=None, output_path=None,
                     output_kms_key=None, accept=None, env=None, max_concurrent_transforms=None,
@@ -537,6 +543,7 @@ class Estimator(EstimatorBase):
     def hyperparameters(self):
         return {str(key): str(value) for key, value in self._hyperparameters.items()}
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role=None, image_uri=None, predictor_cls=None, env=None, name=None, **kwargs):
         """A :class:`~framework_sdk.Model` of the latest job's artifacts served by ``image_uri`` (default: the training image)."""
         from .model import Model
@@ -567,6 +574,7 @@ class Framework(EstimatorBase):
     predictor_cls = None  # None: framework_sdk.Predictor
     model_cls = None  # None: framework_sdk.FrameworkModel
 
+    @sdk_v1.accepts(sdk_v1.FRAMEWORK_RENAMED)
     def __init__(self, entry_point, source_dir=None, hyperparameters=None, container_log_level=logging.INFO,
                  code_location=None, image_uri=None, dependencies=None, framework_version=None,
                  py_version=None, role=None, instance_count=None, instance_type=None, **kwargs):
@@ -720,6 +728,7 @@ class Framework(EstimatorBase):
             return None
         return version, py_version
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role=None, image_uri=None, entry_point=None, source_dir=None, dependencies=None,
                      predictor_cls=None, env=None, name=None, **kwargs):
         """A :attr:`model_cls` that serves the latest job's model with this estimator's code (or the given code)."""

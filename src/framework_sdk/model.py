@@ -19,7 +19,7 @@ import logging
 import os
 import tempfile
 
-from . import image_uris, naming
+from . import image_uris, naming, sdk_v1
 from .estimator import format_tags, is_local, resolve_session
 from .exceptions import AWSError, ConfigurationError
 from .inputs import check_uri, uri_scheme
@@ -113,6 +113,7 @@ class Model:
         self._created_name = self.name
         return self.name
 
+    @sdk_v1.accepts(removed=sdk_v1.DEPLOY_REMOVED)
     def deploy(self, initial_instance_count=None, instance_type=None, serializer=None, deserializer=None,
                accelerator_type=None, endpoint_name=None, tags=None, kms_key=None, wait=True,
                volume_size=None, model_data_download_timeout=None,

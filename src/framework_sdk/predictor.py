@@ -6,7 +6,7 @@
 asked for, and deserializes it. Used as a context manager, the predictor deletes its
 endpoint (and endpoint config) on exit.
 """
-from . import codecs
+from . import codecs, sdk_v1
 from .exceptions import ResponseContentTypeError
 from .serializers import BytesDeserializer, IdentitySerializer
 
@@ -14,6 +14,7 @@ from .serializers import BytesDeserializer, IdentitySerializer
 class Predictor:
     """``Predictor(endpoint_name, sagemaker_session=None, serializer=IdentitySerializer(), deserializer=BytesDeserializer())``."""
 
+    @sdk_v1.accepts(sdk_v1.PREDICTOR_RENAMED, sdk_v1.PREDICTOR_REMOVED)
     def __init__(self, endpoint_name, sagemaker_session=None, serializer=None, deserializer=None, **kwargs):
         if sagemaker_session is None:
             from .session import Session
@@ -29,6 +30,8 @@ class Predictor:
 
     @property
     def endpoint(self):
+        """SageMaker Python SDK v1's name of :attr:`endpoint_name` (v2 warns, as this does)."""
+        sdk_v1.warn_renamed("endpoint", "endpoint_name", what="attribute")
         return self.endpoint_name
 
     @property
