@@ -102,8 +102,8 @@ def default_predict_fn(data, model):
 
 
 def default_output_fn(prediction, accept):
-    """Encode with the shared codecs; returns ``(body, content_type)``."""
-    return codecs.encode(prediction, accept), accept
+    """Encode with the shared codecs as an answer (a 1-D CSV prediction: one value per line); ``(body, content_type)``."""
+    return codecs.encode(prediction, accept, answer=True), accept
 
 
 _GENERIC = {"input_fn": default_input_fn, "predict_fn": default_predict_fn, "output_fn": default_output_fn}
