@@ -158,6 +158,23 @@ class LocalSession(Session):
         return self._print_logs(run, job_name, wait, timeout, out, self.describe_transform_job,
                                 "TransformJobStatus")
 
+    def logs_for_endpoint(self, endpoint_name, out=None):
+        """Print the log of a local endpoint of this Python process so far (``algo-N | ...`` lines); return them."""
+        endpoint = self.sagemaker_client.endpoints.get(endpoint_name)
+        if endpoint is None:
+            from framework_sdk.local import registry
+            from framework_sdk.local.errors import LocalModeError
+
+            entry = registry.lookup(endpoint_name)
+            elsewhere = (f"it runs in process {entry['pid']}, which holds its log (`framework-sdk serve` prints it "
+                         f"live)" if entry else "no local endpoint of that name runs on this machine")
+            raise LocalModeError(f"no log of local endpoint {endpoint_name!r} in this Python process: {elsewhere}")
+        lines = list(endpoint.servers.logs.lines)
+        out = out or sys.stdout
+        out.write("".join(line + "\n" for line in lines))
+        out.flush()
+        return lines
+
     def wait_for_endpoint(self, endpoint, poll=30, timeout=None):
         description = self.describe_endpoint(endpoint)
         local = self.sagemaker_client.endpoints[endpoint]
