@@ -19,7 +19,8 @@ def write_wheel(folder, name, modules, scripts=None, version="1.0"):
     info = f"{dist}-{version}.dist-info"
     files = {f"{module}.py": source for module, source in modules.items()}
     files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    files[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: framework-sdk-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files[f"{info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: framework-sdk-tests\nRoot-Is-Purelib: true\n"
+                              "Tag: py3-none-any\n")
     if scripts:
         files[f"{info}/entry_points.txt"] = "[console_scripts]\n" + "".join(
             f"{script} = {entry}\n" for script, entry in scripts.items())

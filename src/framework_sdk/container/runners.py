@@ -305,7 +305,8 @@ def host_tree_environment(environ, master_tree, host_tree):
             decoded = json.loads(text)
         except ValueError:
             return text
-        return text if moved(decoded) == decoded else env_value(moved(decoded))
+        rebased = moved(decoded)
+        return text if rebased == decoded else env_value(rebased)
 
     return {name: moved_text(value) if name == BASE_DIR_ENV or name.startswith("SM_") else value
             for name, value in environ.items()}
@@ -331,5 +332,6 @@ def _tag_rank_main(argv):
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["tag-rank"]:
-        sys.exit("usage: python -m framework_sdk.container.runners tag-rank [--base-dir DIR] [--hosts h1,h2 --slots N] -- cmd ...")
+        sys.exit("usage: python -m framework_sdk.container.runners tag-rank [--base-dir DIR] "
+                 "[--hosts h1,h2 --slots N] -- cmd ...")
     sys.exit(_tag_rank_main(sys.argv[2:]))

@@ -102,7 +102,7 @@ def default_predict_fn(data, model):
 
 
 def default_output_fn(prediction, accept):
-    """Encode with the shared codecs as an answer (a 1-D CSV prediction: one value per line); ``(body, content_type)``."""
+    """Encode as an answer with the shared codecs (1-D in CSV: one value per line); ``(body, content_type)``."""
     return codecs.encode(prediction, accept, answer=True), accept
 
 
