@@ -7,10 +7,14 @@ one v2 removed (``update_endpoint``, a predictor's ``content_type``, ...) raises
 :class:`~framework_sdk.exceptions.ConfigurationError` naming what replaces it.
 :func:`accepts` applies a table to a constructor or method.
 """
+from __future__ import annotations
+
 import functools
 import logging
 import sys
 import warnings
+from collections.abc import Mapping
+from typing import Any, Callable, TypeVar, cast
 
 from .exceptions import ConfigurationError
 
@@ -48,10 +52,12 @@ PREDICTOR_REMOVED = {
 DELETE_ENDPOINT_REMOVED = ("estimator.delete_endpoint() was removed in SageMaker Python SDK v2: call "
                            "delete_endpoint() on the predictor that deploy() returned")
 
-_logged = set()
+_logged: set[str] = set()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def accepts(renamed=None, removed=None):
+def accepts(renamed: Mapping[str, str] | None = None,
+            removed: Mapping[str, str] | None = None) -> Callable[[F], F]:
     """Decorator: v1 keyword arguments of ``renamed`` reach the function under their v2 names (with a
     warning); those of ``removed`` raise :class:`ConfigurationError` saying what to do instead.
 
@@ -59,9 +65,9 @@ def accepts(renamed=None, removed=None):
     """
     renamed, removed = dict(renamed or {}), dict(removed or {})
 
-    def decorate(function):
+    def decorate(function: F) -> F:
         @functools.wraps(function)
-        def call(*args, **kwargs):
+        def call(*args: Any, **kwargs: Any) -> Any:
             for old, advice in removed.items():
                 if old in kwargs:
                     raise ConfigurationError(f"{old} was removed in SageMaker Python SDK v2: {advice}")
@@ -74,12 +80,12 @@ def accepts(renamed=None, removed=None):
                     kwargs[new] = kwargs.pop(old)
             return function(*args, **kwargs)
 
-        return call
+        return cast(F, call)
 
     return decorate
 
 
-def warn_renamed(old, new, what="argument"):
+def warn_renamed(old: str, new: str, what: str = "argument") -> None:
     """Warn that v1's ``old`` is v2's ``new``: a ``DeprecationWarning`` at the caller, logged once per name."""
     message = (f"the {what} {old} was renamed {new} in SageMaker Python SDK v2; it works, but use {new} "
                f"instead")
@@ -89,9 +95,10 @@ def warn_renamed(old, new, what="argument"):
         LOGGER.warning(message)
 
 
-def _callers_level():
+def _callers_level() -> int:
     """The ``stacklevel`` of the first frame outside framework-sdk (the user's call)."""
-    frame, level = sys._getframe(1), 1
+    frame: Any = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("framework_sdk"):
         frame, level = frame.f_back, level + 1
     return level
