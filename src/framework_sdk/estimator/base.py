@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from framework_sdk import naming
+from framework_sdk import naming, sdk_v1
 from framework_sdk.exceptions import ConfigurationError
 from framework_sdk.inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
 from framework_sdk.jobs import TrainingJob, resolve_session
@@ -65,6 +65,7 @@ class EstimatorBase:
     hook or profiler is ever configured.
     """
 
+    @sdk_v1.accepts(sdk_v1.ESTIMATOR_RENAMED, sdk_v1.ESTIMATOR_REMOVED)
     def __init__(self, role: str | None = None, instance_count: int | None = None, instance_type: str | None = None,
                  volume_size: int = 30, volume_kms_key: str | None = None, max_run: int = 24 * 60 * 60,
                  input_mode: str = "File", output_path: str | None = None, output_kms_key: str | None = None,
@@ -381,6 +382,7 @@ class EstimatorBase:
                                      f"only a completed job has a model to deploy (estimator.wait())")
         return job.name
 
+    @sdk_v1.accepts(removed=sdk_v1.DEPLOY_REMOVED)
     def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
                serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
                accelerator_type: str | None = None, endpoint_name: str | None = None, wait: bool = True,
@@ -403,6 +405,10 @@ class EstimatorBase:
                             serializer=serializer, deserializer=deserializer, accelerator_type=accelerator_type,
                             endpoint_name=endpoint_name or default_name, tags=tags or self.tags,
                             kms_key=kms_key, wait=wait)
+
+    def delete_endpoint(self, *args: Any, **kwargs: Any) -> None:
+        """Removed in SageMaker Python SDK v2: raises, saying to use the predictor's ``delete_endpoint()``."""
+        raise ConfigurationError(sdk_v1.DELETE_ENDPOINT_REMOVED)
 
     def transformer(self, instance_count: int, instance_type: str, strategy: str | None = None,
                     assemble_with: str | None = None, output_path: str | None = None,
@@ -451,6 +457,7 @@ class Estimator(EstimatorBase):
     def hyperparameters(self) -> dict[str, str]:
         return {str(key): str(value) for key, value in self._hyperparameters.items()}
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role: str | None = None, image_uri: str | None = None,
                      predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
                      name: str | None = None, **kwargs: Any) -> Model:

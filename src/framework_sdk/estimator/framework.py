@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from framework_sdk import image_uris, naming
+from framework_sdk import image_uris, naming, sdk_v1
 from framework_sdk.estimator.base import EstimatorBase
 from framework_sdk.exceptions import ConfigurationError
 from framework_sdk.inputs import uri_scheme
@@ -53,6 +53,7 @@ class Framework(EstimatorBase):
     predictor_cls: type[Predictor] | None = None  # None: framework_sdk.Predictor
     model_cls: type[FrameworkModel] | None = None  # None: framework_sdk.FrameworkModel
 
+    @sdk_v1.accepts(sdk_v1.FRAMEWORK_RENAMED)
     def __init__(self, entry_point: str, source_dir: str | None = None,
                  hyperparameters: Mapping[str, Any] | None = None, container_log_level: int = logging.INFO,
                  code_location: str | None = None, image_uri: str | None = None,
@@ -204,6 +205,7 @@ class Framework(EstimatorBase):
             return None
         return version, py_version
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role: str | None = None, image_uri: str | None = None, entry_point: str | None = None,
                      source_dir: str | None = None, dependencies: Sequence[str] | None = None,
                      predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
