@@ -31,6 +31,7 @@ def test_fit_sends_a_script_mode_training_job(aws_stubs, source_dir):
                         output_path="s3://bucket/output", sagemaker_session=aws_stubs.session)
     with pack_sourcedir("train.py", source_dir) as archive:
         aws_stubs.s3.add_response("head_object", {"Metadata": {"sha256": archive.sha256}})
+    aws_stubs.sts.add_response("get_caller_identity", {"Account": "123456789012", "Arn": ROLE, "UserId": "x"})
     captured = {}
     aws_stubs.sagemaker.add_response("create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:job/x"})
     aws_stubs.clients["sagemaker"].meta.events.register("before-parameter-build.sagemaker.CreateTrainingJob",
@@ -46,7 +47,9 @@ def test_fit_sends_a_script_mode_training_job(aws_stubs, source_dir):
 
 def test_model_container_definition_and_predictor(aws_stubs):
     model = SKLearnModel("s3://bucket/model.tar.gz", ROLE, "inference.py", framework_version="1.9.1",
+                         source_dir="s3://bucket/code/sourcedir.tar.gz",
                          model_server_workers=2, sagemaker_session=aws_stubs.session)
+    aws_stubs.sts.add_response("get_caller_identity", {"Account": "123456789012", "Arn": ROLE, "UserId": "x"})
     container = model.prepare_container_def("ml.m5.large")
     assert container["Environment"]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
