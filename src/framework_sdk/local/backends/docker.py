@@ -88,6 +88,11 @@ class DockerBackend(Backend):
     def base_dir(self, spec):
         return "/opt/ml"
 
+    def writable_folder(self, spec, folder, path):
+        if not path.startswith("/opt/ml/"):  # inside /opt/ml it is part of the tree's own mount
+            spec.volumes.append((folder, path))
+        return path
+
     def check_image(self, image):
         from docker.errors import ImageNotFound
 
@@ -129,6 +134,7 @@ class DockerBackend(Backend):
                 mounts = [Mount("/opt/ml", str(spec.root), type="bind")]
                 mounts += [Mount(f"/opt/ml/{relative}", str(path), type="bind", read_only=True)
                            for path, relative in spec.links]
+                mounts += [Mount(path, str(folder), type="bind") for folder, path in spec.volumes]
                 options = dict(
                     image=image, command=[spec.role], name=f"{group}-{spec.name}", hostname=spec.name,
                     environment=spec.environment, mounts=mounts, labels={LABEL: group}, detach=True,

@@ -48,11 +48,44 @@ def hardcoded_base_dir_hint(spec):
             f"(default {BASE_DIR}), or run the image with the docker backend (LocalSession(backend='docker'))")
 
 
+def session_members(session_id):
+    """Process ids of the session ``session_id`` (every process a host started, in any process group)."""
+    from pathlib import Path
+
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        pid = int(entry.name)
+        try:
+            if os.getsid(pid) == session_id:
+                members.append(pid)
+        except OSError:  # gone meanwhile, or not ours to ask
+            continue
+    return members
+
+
+def kill_session(session_id):
+    """SIGKILL every process of a host's session (its group, and the user's group the toolkit made)."""
+    if not os.path.isdir("/proc"):  # no process table to read (macOS): the host's own group
+        try:
+            os.killpg(session_id, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return
+    for pid in session_members(session_id):  # by session, never by a pid that may have been reused
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 class ProcessHost(Host):
     def __init__(self, spec, process, on_line=None, on_exit=None, check_base_dir=False):
         super().__init__(spec, on_line=on_line, on_exit=on_exit)
         self.process = process
         self.check_base_dir = check_base_dir  # a bring-your-own program: explain a hardcoded /opt/ml
+        # The toolkit passes SIGTERM on to the user's process group itself; a bring-your-own program's
+        # whole group gets it (a shell script would not pass it on).
+        self.term_group = check_base_dir
 
     def _stream(self):
         mentions_base_dir = False
@@ -83,16 +116,19 @@ class ProcessHost(Host):
             pass
 
     def _terminate(self, grace):
-        self._signal_group(signal.SIGTERM)
+        if self.term_group:
+            self._signal_group(signal.SIGTERM)
+        elif self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
             pass
-        # The whole group goes, so no worker or MPI rank outlives its host.
-        self._signal_group(signal.SIGKILL)
+        # The whole session goes, so no worker or MPI rank outlives its host.
+        kill_session(self.process.pid)
 
     def _remove(self):
-        self._signal_group(signal.SIGKILL)
+        kill_session(self.process.pid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +184,9 @@ class ProcessBackend(Backend):
 
     def base_dir(self, spec):
         return str(spec.root)
+
+    def writable_folder(self, spec, folder, path):
+        return str(folder)  # the host's tree stands for /opt/ml; a path elsewhere is mapped into it too
 
     def resolve(self, image):
         """What runs ``image`` here (:class:`Toolkit` or :class:`FolderImage`), built on first use."""
