@@ -571,6 +571,38 @@ def endpoints():
         click.echo(f"{entry['name']:40} {' '.join(entry['urls']):28} pid {entry['pid']}  {entry.get('image', '')}")
 
 
+@main.group("local")
+def local_group():
+    """Local mode housekeeping."""
+
+
+@local_group.command("cleanup")
+def local_cleanup():
+    """Remove what killed local-mode Pythons left behind (containers, networks, processes, temporary trees).
+
+    Only what belongs to processes that are gone: a live session's jobs and endpoints are never touched.
+    """
+    from framework_sdk.local import cleanup
+
+    removed = cleanup.remove_orphans(_docker_client_if_any())
+    for line in removed:
+        click.echo(f"removed {line}")
+    if not removed:
+        click.echo("nothing left behind by killed local-mode sessions", err=True)
+
+
+def _docker_client_if_any():
+    """A Docker client when an engine answers, else None (the process backend's leftovers need none)."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+        return client
+    except Exception:
+        return None
+
+
 # --------------------------------------------------------------------------- transform
 
 

@@ -118,3 +118,15 @@ def test_max_run_stops_the_job_as_sagemaker_does(tmp_path):
     assert "MaxRuntimeInSeconds=1" in description["FailureReason"]
     assert backend.started[0].grace == 120  # SageMaker's grace by default
     assert "ModelArtifacts" in description
+
+
+def test_a_temporary_folder_copied_mid_write_is_gone_at_the_end(tmp_path):
+    sync = checkpoints.CheckpointSync(Storage(), f"file://{tmp_path}/ck", tmp_path / "folder")
+    sync.seed()
+    (tmp_path / "folder" / "tmpsnap").mkdir()
+    (tmp_path / "folder" / "tmpsnap" / "snap_1").write_text("half")
+    sync.sync()  # copied while the script was writing it
+    (tmp_path / "folder" / "tmpsnap" / "snap_1").rename(tmp_path / "folder" / "snap_1")
+    (tmp_path / "folder" / "tmpsnap").rmdir()
+    sync.finish()
+    assert [p.name for p in (tmp_path / "ck").iterdir()] == ["snap_1"]

@@ -43,6 +43,8 @@ STATUS_FILE = Path(".framework-sdk") / "mpi-master-exit-status"
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 # Beside every SM_* variable, what ranks on other hosts need (sshd starts them with a bare
 # environment): paths, and the AWS credentials, region and endpoints the script may use.
+# Paths into a host's tree besides SM_*: the tree itself, and the checkpoint folder local mode names.
+TREE_PATH_NAMES = (BASE_DIR_ENV, "FRAMEWORK_SDK_CHECKPOINT_DIR")
 EXPORTED_NAMES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE",
                   "TRAINING_JOB_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
@@ -319,7 +321,7 @@ def host_tree_environment(environ, master_tree, host_tree):
         rebased = moved(decoded)
         return text if rebased == decoded else env_value(rebased)
 
-    return {name: moved_text(value) if name == BASE_DIR_ENV or name.startswith("SM_") else value
+    return {name: moved_text(value) if name in TREE_PATH_NAMES or name.startswith("SM_") else value
             for name, value in environ.items()}
 
 

@@ -132,7 +132,12 @@ class CheckpointSync:
         try:
             uri = join(self.uri, relative)
             if is_file_uri(uri):
-                local_path(uri).unlink(missing_ok=True)
+                path, root = local_path(uri), local_path(self.uri)
+                path.unlink(missing_ok=True)
+                for parent in path.parents:  # folders left empty (a snapshot's temporary folder) go too
+                    if parent == root or root not in parent.parents or any(parent.iterdir()):
+                        break
+                    parent.rmdir()
             else:
                 bucket, key = split_s3(uri)
                 self.storage.s3.delete_object(Bucket=bucket, Key=key)

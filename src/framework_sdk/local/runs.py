@@ -11,6 +11,7 @@ import weakref
 from pathlib import Path
 
 from framework_sdk.container.modules import is_project
+from framework_sdk.local import cleanup
 
 ROOT_PREFIX = "framework-sdk-local-"
 EXIT_GRACE_SECONDS = 10  # what a training job's programs get between SIGTERM and SIGKILL when Python exits
@@ -56,12 +57,16 @@ class LogBook:
 
 
 def new_root(name, parent=None):
-    """A fresh temporary folder for one run (removed by :func:`remove_tree`)."""
-    return Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{name}-", dir=parent))
+    """A fresh temporary folder for one run (removed by :func:`remove_tree`, or by the next session's cleanup
+    should this Python be killed)."""
+    root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{name}-", dir=parent))
+    cleanup.remember("roots", str(root))
+    return root
 
 
 def remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
+    cleanup.forget("roots", str(path))
 
 
 def host_tree(root, name, folders=()):

@@ -17,7 +17,7 @@ from framework_sdk.exceptions import ConfigurationError, UnexpectedStatusExcepti
 from framework_sdk.local.backends.docker import DockerBackend
 from framework_sdk.local.backends.process import ProcessBackend
 from framework_sdk.local.clients import Endpoint, LocalSageMakerClient
-from framework_sdk.local import registry, runs
+from framework_sdk.local import cleanup, registry, runs
 from framework_sdk.local.config import choose_backend, configured_image_folders, user_config
 from framework_sdk.local.errors import LocalModeError
 from framework_sdk.local.runtime import LocalRuntimeClient
@@ -78,6 +78,8 @@ class LocalSession(Session):
             stop_grace=stop_grace_seconds if stop_grace_seconds is not None else config.get("stop_grace_seconds"))
         self._clients["sagemaker-runtime"] = LocalRuntimeClient(self._clients["sagemaker"].endpoints)
         runs.handle_sigterm()  # here, in the caller's thread: endpoints start in threads of their own
+        # what a killed Python left (never a live one's); docker's only when this session uses docker
+        cleanup.remove_orphans(getattr(self.backend, "client", None))
         # boto3 reads AWS_ENDPOINT_URL_S3 itself; S3_ENDPOINT_URL is the other common spelling.
         self._s3_endpoint = os.environ.get("S3_ENDPOINT_URL")
 

@@ -19,7 +19,7 @@ import os
 import signal
 import subprocess
 
-from framework_sdk.local import image_folders
+from framework_sdk.local import cleanup, image_folders
 from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
 from framework_sdk.local.errors import LocalModeError
 
@@ -46,36 +46,6 @@ def hardcoded_base_dir_hint(spec):
     return (f"[framework-sdk] this program looked for {BASE_DIR}, but the process backend gives each host "
             f"its own tree in SAGEMAKER_BASE_DIR={spec.root}{port}: make the program read SAGEMAKER_BASE_DIR "
             f"(default {BASE_DIR}), or run the image with the docker backend (LocalSession(backend='docker'))")
-
-
-def session_members(session_id):
-    """Process ids of the session ``session_id`` (every process a host started, in any process group)."""
-    from pathlib import Path
-
-    members = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        pid = int(entry.name)
-        try:
-            if os.getsid(pid) == session_id:
-                members.append(pid)
-        except OSError:  # gone meanwhile, or not ours to ask
-            continue
-    return members
-
-
-def kill_session(session_id):
-    """SIGKILL every process of a host's session (its group, and the user's group the toolkit made)."""
-    if not os.path.isdir("/proc"):  # no process table to read (macOS): the host's own group
-        try:
-            os.killpg(session_id, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return
-    for pid in session_members(session_id):  # by session, never by a pid that may have been reused
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class ProcessHost(Host):
@@ -125,10 +95,11 @@ class ProcessHost(Host):
         except subprocess.TimeoutExpired:
             pass
         # The whole session goes, so no worker or MPI rank outlives its host.
-        kill_session(self.process.pid)
+        cleanup.kill_session(self.process.pid)
 
     def _remove(self):
-        kill_session(self.process.pid)
+        cleanup.kill_session(self.process.pid)
+        cleanup.forget("processes", self.session)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,6 +243,8 @@ class ProcessBackend(Backend):
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     start_new_session=True)
                 host = ProcessHost(spec, process, on_line, on_exit, check_base_dir=isinstance(runner, FolderImage))
+                host.session = [process.pid, cleanup.start_time(process.pid)]
+                cleanup.remember("processes", host.session)  # for the next session, should this Python be killed
                 hosts.append(host)
                 host.watch()
         except BaseException:
