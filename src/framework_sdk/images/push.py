@@ -97,10 +97,11 @@ class PushResult:
         return self.layers_pushed == 0
 
     def summary(self) -> str:
+        layers = f"{self.layers} layer{'s' if self.layers != 1 else ''}"
         if self.uploaded_nothing:
-            return f"nothing uploaded: all {self.layers} layers were in the registry already"
+            return f"nothing uploaded: the registry had all {layers} already"
         present = self.layers - self.layers_pushed
-        return (f"{self.layers_pushed} of {self.layers} layers uploaded ({_megabytes(self.bytes_pushed)}), "
+        return (f"{self.layers_pushed} of {layers} uploaded ({_size(self.bytes_pushed)}), "
                 f"{present} in the registry already")
 
     def __str__(self) -> str:
@@ -118,15 +119,15 @@ def push(names: str | Sequence[str], *, session: Session | None = None, region: 
     pushes there instead, with no AWS call. ``progress``: None shows each layer on a terminal
     (stderr) and nothing otherwise; a callable receives the lines; False is silent.
     """
+    wanted = _names(names)
+    if registry is not None and (session is not None or region or account):
+        raise ConfigurationError("registry= pushes to that registry with no AWS call; session, region and account "
+                                 "name an ECR registry: give one or the other")
+    destination = Registry.parse(registry) if isinstance(registry, str) else registry
     client = docker_client(client)
-    images = [find_local_image(client, name) for name in _names(names)]
+    images = [find_local_image(client, name) for name in wanted]  # all there, before anything is sent
     repositories = [_repository(repository_prefix, image.repository) for image in images]
-    if registry is not None:
-        if session is not None or region or account:
-            raise ConfigurationError("registry= pushes to that registry with no AWS call; session, region and account "
-                                     "name an ECR registry: give one or the other")
-        destination = registry if isinstance(registry, Registry) else Registry.parse(registry)
-    else:
+    if destination is None:
         session = aws_session(session, region)
         account = ecr.check_account(account) if account else session.account_id()
         for image in images:
@@ -235,11 +236,8 @@ def push_image(client: docker.DockerClient, image: LocalImage, registry: Registr
         tracker.close()
         if ours and uri != image.reference:
             _untag(client, uri)
-    result = PushResult(image.reference, uri, tracker.digest, len(tracker.layers), len(tracker.pushed),
-                        tracker.bytes_pushed, time.monotonic() - started)
-    if emit:
-        emit(f"Pushed {result}")
-    return result
+    return PushResult(image.reference, uri, tracker.digest, len(tracker.layers), len(tracker.pushed),
+                      tracker.bytes_pushed, time.monotonic() - started)
 
 
 class PushProgress:
@@ -276,7 +274,7 @@ class PushProgress:
             self._draw()
         elif status == "Pushed":
             self.pushed.add(layer)
-            self._line(f"  {layer}: uploaded {_megabytes(self.sent.get(layer, 0))}")
+            self._line(f"  {layer}: uploaded {_size(self.sent.get(layer, 0))}")
         elif status == "Layer already exists":
             self._line(f"  {layer}: in the registry already")
         elif status.startswith(("Mounted from", "Retrying")):
@@ -298,10 +296,9 @@ class PushProgress:
         now = time.monotonic()
         if not self.live or now - self._drawn < _LIVE_INTERVAL:
             return
-        uploading = [layer for layer, status in self.layers.items() if status == "Pushing"]
-        sent = sum(self.sent.get(layer, 0) for layer in uploading)
-        self.live.write(f"\r\033[K  uploading {len(uploading)} layer{'s' if len(uploading) != 1 else ''}: "
-                        f"{_megabytes(sent)} sent")
+        uploading = sum(status == "Pushing" for status in self.layers.values())
+        self.live.write(f"\r\033[K  uploading {uploading} layer{'s' if uploading != 1 else ''}, "
+                        f"{_size(sum(self.sent.values()))} sent so far")
         self.live.flush()
         self._drawn = now
 
@@ -357,6 +354,8 @@ def _advice(message: str, uri: str, registry: Registry) -> str:
         return (f" -> the repository's tags are immutable and this tag is there already: push under another tag, "
                 f"or make its tags mutable (`aws ecr put-image-tag-mutability --repository-name {repository} "
                 f"--image-tag-mutability MUTABLE`)")
+    if on_ecr and "expired" in lowered:
+        return " -> the ECR credentials expired (they last 12 hours): push again"
     if "denied" in lowered or "not authorized" in lowered:
         if on_ecr:
             return (f" -> the credentials lack a push permission on the repository: a push needs "
@@ -384,5 +383,5 @@ def _untag(client: docker.DockerClient, reference: str) -> None:
         pass
 
 
-def _megabytes(count: int) -> str:
-    return f"{count / 1e6:,.1f} MB"
+def _size(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB" if count >= 1e6 else f"{count / 1e3:.1f} kB"
