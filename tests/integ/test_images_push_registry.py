@@ -192,35 +192,48 @@ def framework_sdk_cli(*arguments, env=None):
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
 
 
+def _push_chainer_twice(docker_client, chainer_image, registry, env):
+    """`framework-sdk images push chainer --registry` twice: (run, seconds, blob uploads) each, the image id
+    pushed, and whether the chainer tag still names that image (the engine is shared: another checkout may
+    rebuild the image meanwhile)."""
+    image_id = docker_client.images.get(chainer_image).id
+    runs = []
+    for _ in range(2):
+        log_offset, started = registry.log_size(), time.monotonic()
+        run = framework_sdk_cli("images", "push", "chainer", "--registry", registry.host, env=env)
+        runs.append((run, time.monotonic() - started, registry.blob_uploads_since(log_offset)))
+    return runs, image_id, docker_client.images.get(chainer_image).id == image_id
+
+
 def test_chainer_pushed_with_the_cli_is_pulled_back_identical_and_a_second_push_uploads_nothing(
         docker_client, chainer_image, open_registry, tmp_path):
-    pushed_id = docker_client.images.get(chainer_image).id
     env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "docker-config")}  # the user's Docker configuration
-    started = time.monotonic()
-    first = framework_sdk_cli("images", "push", "chainer", "--registry", open_registry.host, env=env)
-    first_seconds = time.monotonic() - started
+    for _ in range(3):
+        runs, image_id, same = _push_chainer_twice(docker_client, chainer_image, open_registry, env)
+        if same:
+            break
+    else:
+        pytest.fail(f"{chainer_image} was rebuilt by someone else during each of 3 attempts; rerun the test")
+    (first, first_seconds, first_uploads), (second, second_seconds, second_uploads) = runs
     assert first.returncode == 0, first.stderr
     uri = f"{open_registry.host}/{CHAINER_REPOSITORY}:{CHAINER_TAG}"
     line = first.stdout.strip()
     assert line.startswith(f"{uri}  sha256:") and "layers uploaded" in line, line
+    assert first_uploads > 0
     digest = line.split()[1]
-    assert open_registry.manifest_digest(CHAINER_REPOSITORY, CHAINER_TAG) == digest
     assert first.stderr == ""  # not a terminal: no progress lines
     assert not (tmp_path / "docker-config").exists()  # no `docker login`: nothing written
     with pytest.raises(docker.errors.ImageNotFound):  # the push tag was removed again
         docker_client.images.get(uri)
 
-    log_offset = open_registry.log_size()
-    started = time.monotonic()
-    second = framework_sdk_cli("images", "push", "chainer", "--registry", open_registry.host, env=env)
-    second_seconds = time.monotonic() - started
     assert second.returncode == 0, second.stderr
-    assert second.stdout.startswith(f"{uri}  {digest}  (nothing uploaded: the registry had all ")
-    assert open_registry.blob_uploads_since(log_offset) == 0
+    assert second.stdout.startswith(f"{uri}  {digest}  (nothing uploaded: the registry had all "), second.stdout
+    assert second_uploads == 0
+    assert open_registry.manifest_digest(CHAINER_REPOSITORY, CHAINER_TAG) == digest
 
     try:
         pulled = docker_client.images.pull(f"{open_registry.host}/{CHAINER_REPOSITORY}", tag=CHAINER_TAG)
-        assert pulled.id == pushed_id
+        assert pulled.id == image_id
     finally:
         docker_client.images.remove(uri)
     print(f"push of {chainer_image} to {open_registry.host}: first {first_seconds:.1f} s, "
@@ -232,7 +245,7 @@ def test_a_pushed_image_removed_locally_comes_back_identical_from_the_registry(
     image_id = docker_client.images.get(tiny_image).id
     log_offset = open_registry.log_size()
     [result] = images.push(tiny_image, registry=open_registry.host)
-    assert (result.layers, result.layers_pushed) == (1, 1) and result.bytes_pushed > 256 * 1024
+    assert (result.layers, result.layers_pushed) == (1, 1) and result.uncompressed_bytes > 256 * 1024
     assert open_registry.blob_uploads_since(log_offset) == 2  # the layer and the image config
     docker_client.images.remove(tiny_image)
     with pytest.raises(docker.errors.ImageNotFound):
@@ -252,7 +265,7 @@ def test_the_progress_names_every_layer(docker_client, tiny_image, open_registry
     [result] = images.push(tiny_image, registry=open_registry.host, repository_prefix="team/a", progress=lines.append)
     assert result.uri == f"{open_registry.host}/team/a/{tiny_image}"
     assert lines[0] == f"Pushing {tiny_image} to {result.uri}"
-    assert re.fullmatch(r"  [0-9a-f]{12}: uploaded [0-9.]+ kB", lines[1]) and len(lines) == 2
+    assert re.fullmatch(r"  [0-9a-f]{12}: uploaded \([0-9.]+ kB uncompressed\)", lines[1]) and len(lines) == 2
     lines.clear()
     [again] = images.push(tiny_image, registry=open_registry.host, repository_prefix="team/a", progress=lines.append)
     assert re.fullmatch(r"  [0-9a-f]{12}: in the registry already", lines[1]) and len(lines) == 2

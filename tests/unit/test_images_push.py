@@ -179,10 +179,10 @@ def test_push_events_give_each_layer_its_line_the_bytes_and_the_digest(monkeypat
     for event in FIRST_PUSH:
         tracker.update(event)
     tracker.close()
-    assert lines == ["  5f70bf18a086: in the registry already", "  ccd60b30d6b9: uploaded 2.0 kB"]
-    assert (len(tracker.layers), tracker.pushed, tracker.bytes_pushed) == (2, {"ccd60b30d6b9"}, 2048)
+    assert lines == ["  5f70bf18a086: in the registry already", "  ccd60b30d6b9: uploaded (2.0 kB uncompressed)"]
+    assert (len(tracker.layers), tracker.pushed, tracker.uncompressed_bytes) == (2, {"ccd60b30d6b9"}, 2048)
     assert tracker.digest == "sha256:" + "1e" * 32
-    assert "\r\033[K  uploading 1 layer, 2.0 kB sent so far" in terminal.getvalue()
+    assert "\r\033[K  uploading 1 layer, 2.0 kB (uncompressed) so far" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r\033[K")  # the counter is gone when the push ends
 
 
@@ -193,9 +193,9 @@ def test_the_digest_is_read_from_the_status_line_when_the_engine_sends_no_aux():
 
 
 def test_results_say_what_was_uploaded():
-    first = PushResult("a:1", "r/a:1", "sha256:1", layers=12, layers_pushed=3, bytes_pushed=310_400_000, seconds=56.2)
-    again = PushResult("a:1", "r/a:1", "sha256:1", layers=12, layers_pushed=0, bytes_pushed=0, seconds=0.5)
-    assert str(first) == "r/a:1  sha256:1  (3 of 12 layers uploaded (310.4 MB), 9 in the registry already; 56.2 s)"
+    first = PushResult("a:1", "r/a:1", "sha256:1", layers=12, layers_pushed=3, uncompressed_bytes=310_400_000, seconds=56.2)
+    again = PushResult("a:1", "r/a:1", "sha256:1", layers=12, layers_pushed=0, uncompressed_bytes=0, seconds=0.5)
+    assert str(first) == "r/a:1  sha256:1  (3 of 12 layers uploaded (310.4 MB uncompressed), 9 in the registry already; 56.2 s)"
     assert str(again) == "r/a:1  sha256:1  (nothing uploaded: the registry had all 12 layers already; 0.5 s)"
     assert again.uploaded_nothing and not first.uploaded_nothing
 

@@ -81,14 +81,18 @@ class LocalImage:
 
 @dataclasses.dataclass(frozen=True)
 class PushResult:
-    """One pushed image: where it went, its manifest digest, and what was uploaded."""
+    """One pushed image: where it went, its manifest digest, and what was uploaded.
+
+    ``uncompressed_bytes`` counts the uploaded layers as the engine reads them, before it
+    compresses them for the registry (the engine reports no compressed sizes while pushing).
+    """
 
     source: str
     uri: str
     digest: str
     layers: int
     layers_pushed: int
-    bytes_pushed: int
+    uncompressed_bytes: int
     seconds: float
 
     @property
@@ -101,7 +105,7 @@ class PushResult:
         if self.uploaded_nothing:
             return f"nothing uploaded: the registry had all {layers} already"
         present = self.layers - self.layers_pushed
-        return (f"{self.layers_pushed} of {layers} uploaded ({_size(self.bytes_pushed)}), "
+        return (f"{self.layers_pushed} of {layers} uploaded ({_size(self.uncompressed_bytes)} uncompressed), "
                 f"{present} in the registry already")
 
     def __str__(self) -> str:
@@ -215,15 +219,15 @@ def push_image(client: docker.DockerClient, image: LocalImage, registry: Registr
     """Push ``image`` to ``registry`` as ``repository`` (default: its own) with its tag; the engine does the work."""
     import docker
 
-    target = f"{registry.host}/{repository or image.repository}"
-    uri = f"{target}:{image.tag}"
+    uri = registry.image_uri(repository or image.repository, image.tag)
+    target = uri.rpartition(":")[0]
     ours = image_id(client, uri) is None  # the tag is ours to remove afterwards
     tracker = PushProgress(emit, live)
     started = time.monotonic()
     if emit:
         emit(f"Pushing {image.reference} to {uri}")
     try:
-        client.api.tag(image.reference, target, image.tag)
+        client.api.tag(image.image_id, target, image.tag)  # the image found, even if its tag moved since
         events = client.api.push(target, tag=image.tag, stream=True, decode=True,
                                  auth_config=dict(registry.auth_config) if registry.auth_config else None)
         for event in events:
@@ -237,11 +241,11 @@ def push_image(client: docker.DockerClient, image: LocalImage, registry: Registr
         if ours and uri != image.reference:
             _untag(client, uri)
     return PushResult(image.reference, uri, tracker.digest, len(tracker.layers), len(tracker.pushed),
-                      tracker.bytes_pushed, time.monotonic() - started)
+                      tracker.uncompressed_bytes, time.monotonic() - started)
 
 
 class PushProgress:
-    """Follows the engine's push events: each layer's outcome, the bytes sent, and the manifest digest.
+    """Follows the engine's push events: each layer's outcome, its bytes read, and the manifest digest.
 
     Reports a line per layer as it finishes (uploaded, or in the registry already) to ``emit``;
     with ``live`` (a terminal) it also keeps a byte counter on the line being written.
@@ -250,13 +254,13 @@ class PushProgress:
     def __init__(self, emit: Callable[[str], None] | None = None, live: TextIO | None = None) -> None:
         self.emit, self.live = emit, live
         self.layers: dict[str, str] = {}   # layer id -> its last status
-        self.sent: dict[str, int] = {}     # layer id -> bytes sent so far
+        self.sent: dict[str, int] = {}     # layer id -> its uncompressed bytes read so far
         self.pushed: set[str] = set()
         self.digest = ""
         self._drawn = 0.0
 
     @property
-    def bytes_pushed(self) -> int:
+    def uncompressed_bytes(self) -> int:
         return sum(self.sent.get(layer, 0) for layer in self.pushed)
 
     def update(self, event: Mapping[str, Any]) -> None:
@@ -274,7 +278,7 @@ class PushProgress:
             self._draw()
         elif status == "Pushed":
             self.pushed.add(layer)
-            self._line(f"  {layer}: uploaded {_size(self.sent.get(layer, 0))}")
+            self._line(f"  {layer}: uploaded ({_size(self.sent.get(layer, 0))} uncompressed)")
         elif status == "Layer already exists":
             self._line(f"  {layer}: in the registry already")
         elif status.startswith(("Mounted from", "Retrying")):
@@ -298,7 +302,7 @@ class PushProgress:
             return
         uploading = sum(status == "Pushing" for status in self.layers.values())
         self.live.write(f"\r\033[K  uploading {uploading} layer{'s' if uploading != 1 else ''}, "
-                        f"{_size(sum(self.sent.values()))} sent so far")
+                        f"{_size(sum(self.sent.values()))} (uncompressed) so far")
         self.live.flush()
         self._drawn = now
 
