@@ -14,7 +14,7 @@ import logging
 import click
 
 from framework_sdk import __version__
-from framework_sdk.cli import check, endpoints, images, predict, serve, train, transform
+from framework_sdk.cli import check, endpoints, images, local, predict, serve, train, transform
 
 
 class _Commands(click.Group):
@@ -40,5 +40,5 @@ def main(verbose):
 
 
 for command in (images.images, train.train, serve.serve, predict.predict, endpoints.endpoints,
-                transform.transform, check.check):
+                transform.transform, check.check, local.local):
     main.add_command(command)
