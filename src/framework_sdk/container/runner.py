@@ -23,8 +23,7 @@ logger = logging.getLogger("framework_sdk.container")
 USAGE = "usage: python -m framework_sdk.container.runner PACKAGE.MODULE"
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived: the job is being stopped (a BaseException, so the module's ``except Exception`` lets it pass)."""
+SIGTERM_EXIT = 128 + signal.SIGTERM
 
 
 def run_start_module(name):
@@ -32,11 +31,11 @@ def run_start_module(name):
     training._configure_logging(logging.INFO)
     output_dir = base_dir_from_env() / "output"
     try:
-        with _terminating_on_sigterm():
+        with _terminating_on_sigterm() as sigterm:
             _run(name)
-    except Terminated:
-        return training._fail(output_dir, f"the start module {name} was stopped (SIGTERM)", 128 + signal.SIGTERM)
     except SystemExit as stop:
+        if sigterm.received:
+            return training._fail(output_dir, f"the start module {name} was stopped (SIGTERM)", SIGTERM_EXIT)
         if stop.code in (None, 0):
             return _succeed(output_dir)
         code = stop.code if isinstance(stop.code, int) else 1
@@ -68,15 +67,17 @@ def _succeed(output_dir):
 
 
 class _terminating_on_sigterm:
+    """SIGTERM raises SystemExit (a BaseException, so the module's ``except Exception`` lets it pass)."""
+
     def __enter__(self):
-        self.previous = None
+        self.previous, self.received = None, False
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGTERM, self._raise)
         return self
 
-    @staticmethod
-    def _raise(_number, _frame):
-        raise Terminated()
+    def _raise(self, _number, _frame):
+        self.received = True
+        raise SystemExit(SIGTERM_EXIT)
 
     def __exit__(self, *_):
         if self.previous is not None:

@@ -37,12 +37,14 @@ import importlib.resources
 import re
 from importlib import metadata
 
+from framework_sdk.container.errors import ToolkitError
+
 FRAMEWORK_ENV = "FRAMEWORK_SDK_FRAMEWORK"
 ENTRY_POINT_GROUP = "framework_sdk.frameworks"
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
-class FrameworkLoadError(ImportError):
+class FrameworkLoadError(ToolkitError, ImportError):
     """A registered framework's module cannot be imported; the message names the distribution."""
 
 
