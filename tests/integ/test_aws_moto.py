@@ -274,3 +274,18 @@ def test_framework_model_repacks_code_into_model_tar_gz(session, code, tmp_path)
         assert sorted(tar.getnames()) == ["code", "code/requirements.txt", "code/train.py", "model.npz"]
     Predictor("repacked", session).delete_endpoint()
     session.sagemaker_client.delete_model(ModelName="repacked")
+
+
+def test_sklearn_fit_and_attach_against_moto(session, code):
+    from framework_sdk.sklearn import SKLearn
+
+    estimator = SKLearn("train.py", framework_version="1.9.1", source_dir=str(code), role=ROLE,
+                        instance_type="ml.m5.large", hyperparameters={"max_leaf_nodes": 8},
+                        sagemaker_session=session)
+    estimator.fit({"train": "s3://whatever/train"}, job_name="sklearn-moto-job")
+    description = session.sagemaker_client.describe_training_job(TrainingJobName="sklearn-moto-job")
+    assert description["AlgorithmSpecification"]["TrainingImage"].endswith("/framework-sdk-sklearn:1.9.1-cpu-py3")
+    assert description["HyperParameters"]["max_leaf_nodes"] == "8"
+    attached = SKLearn.attach("sklearn-moto-job", sagemaker_session=session)
+    assert type(attached) is SKLearn and attached.framework_version == "1.9.1"
+    assert attached.entry_point == "train.py" and attached.hyperparameters()["max_leaf_nodes"] == "8"
