@@ -1,0 +1,239 @@
+"""`framework-sdk api`: boto3, the AWS CLI and our AWS-mode Session run real local jobs through it.
+
+Each test module starts the server as a child process (`framework-sdk api --port 0`, loopback, the
+process backend) with its own state dir, and points clients at it with ``AWS_ENDPOINT_URL``.
+"""
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+IMAGE = "framework-sdk-python:3.11-cpu-py3"  # the process backend's cached python framework environment
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+BUCKET = "api-server-test"
+
+TRAIN = '''
+import json, os
+import numpy as np
+print("training on", os.environ["SM_CURRENT_HOST"], "with", json.loads(os.environ["SM_HPS"]), flush=True)
+rows = np.loadtxt(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), delimiter=",", ndmin=2)
+weights = np.linalg.lstsq(rows[:, :-1], rows[:, -1], rcond=None)[0]
+np.save(os.path.join(os.environ["SM_MODEL_DIR"], "weights.npy"), weights)
+print("weights", weights.round(3).tolist(), flush=True)
+'''
+INFERENCE = '''
+import os
+import numpy as np
+
+def model_fn(model_dir):
+    return np.load(os.path.join(model_dir, "weights.npy"))
+
+def predict_fn(data, model):
+    return np.asarray(data, dtype=float).reshape(-1, len(model)) @ model
+'''
+
+
+class ApiServer:
+    """A `framework-sdk api` child process; ``url`` once it answers."""
+
+    def __init__(self, state_dir, backend="process"):
+        self.state_dir = state_dir
+        self.backend = backend
+        self.process = None
+        self.url = None
+
+    def start(self, timeout=60):
+        command = [sys.executable, "-m", "framework_sdk.cli", "api", "--port", "0", "--state-dir",
+                   str(self.state_dir), "--backend", self.backend]
+        self.log = open(self.state_dir.parent / f"{self.state_dir.name}-server.log", "ab")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
+        line = self.process.stdout.readline().decode().strip()  # the URL, printed once the server answers
+        assert line.startswith("http://127.0.0.1:"), (line, self.read_log())
+        self.url = line
+        return self
+
+    def read_log(self):
+        self.log.flush()
+        return (self.state_dir.parent / f"{self.state_dir.name}-server.log").read_text(errors="replace")
+
+    def stop(self, timeout=60):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.log.close()
+
+
+def environment(url):
+    return {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-west-2"}
+
+
+@pytest.fixture(scope="module")
+def framework_python():
+    from framework_sdk import venvs
+
+    return venvs.framework_python("python", "3.11")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, framework_python):
+    state = tmp_path_factory.mktemp("api") / "state"
+    running = ApiServer(state).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def aws(server):
+    """A boto3 session pointed at the server, as `AWS_ENDPOINT_URL` points every client."""
+    import boto3
+
+    saved = {key: os.environ.get(key) for key in environment(server.url)}
+    os.environ.update(environment(server.url))
+    yield boto3.Session()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def sourcedir(files):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def training_request(name, **overrides):
+    request = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": ROLE,
+        "HyperParameters": {"sagemaker_program": json.dumps("train.py"),
+                            "sagemaker_submit_directory": json.dumps(f"s3://{BUCKET}/code/sourcedir.tar.gz")},
+        "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/", "S3DataDistributionType": "FullyReplicated"}}}],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models"},
+        "ResourceConfig": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    request.update(overrides)
+    return request
+
+
+@pytest.fixture(scope="module")
+def uploaded(aws):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    rows = "".join(f"{a / 10},{a % 3},{2 * a / 10 + 3 * (a % 3)}\n" for a in range(30))  # y = 2 x0 + 3 x1
+    s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=rows.encode())
+    s3.put_object(Bucket=BUCKET, Key="code/sourcedir.tar.gz",
+                  Body=sourcedir({"train.py": TRAIN, "inference.py": INFERENCE}))
+    return s3
+
+
+@pytest.fixture(scope="module")
+def trained(aws, uploaded):
+    sagemaker = aws.client("sagemaker")
+    sagemaker.create_training_job(**training_request("api-train-1"))
+    sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="api-train-1", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    return sagemaker.describe_training_job(TrainingJobName="api-train-1")
+
+
+def test_boto3_trains_reads_logs_and_downloads_the_model(aws, trained, uploaded):
+    assert trained["TrainingJobStatus"] == "Completed", trained.get("FailureReason")
+    artifacts = trained["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifacts == f"s3://{BUCKET}/models/api-train-1/output/model.tar.gz"
+    body = uploaded.get_object(Bucket=BUCKET, Key="models/api-train-1/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        weights = np.load(io.BytesIO(archive.extractfile("weights.npy").read()))
+    assert weights == pytest.approx([2.0, 3.0])
+
+    logs = aws.client("logs")
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix="api-train-1/")["logStreams"]
+    assert [s["logStreamName"].rsplit("-", 1)[0] for s in streams] == ["api-train-1/algo-1"]
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=streams[0]["logStreamName"],
+                                 startFromHead=True)
+    messages = [event["message"] for event in events["events"]]
+    assert any(m.startswith("training on algo-1 with") for m in messages), messages
+    assert "weights [2.0, 3.0]" in messages
+    again = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                logStreamName=streams[0]["logStreamName"], nextToken=events["nextForwardToken"])
+    assert again["events"] == [] and again["nextForwardToken"] == events["nextForwardToken"]
+
+
+def test_boto3_deploys_invokes_transforms_and_deletes(aws, trained, uploaded):
+    sagemaker, runtime = aws.client("sagemaker"), aws.client("sagemaker-runtime")
+    code = f"s3://{BUCKET}/code/sourcedir.tar.gz"
+    sagemaker.create_model(ModelName="api-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": IMAGE, "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+        "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": code}})
+    sagemaker.create_endpoint_config(EndpointConfigName="api-config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "api-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.c5.xlarge"}])
+    sagemaker.create_endpoint(EndpointName="api-endpoint", EndpointConfigName="api-config")
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="api-endpoint",
+                                                     WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([[1.0, 1.0], [0.0, 2.0]]))
+    answer = runtime.invoke_endpoint(EndpointName="api-endpoint", Body=buffer.getvalue(),
+                                     ContentType="application/x-npy", Accept="application/json",
+                                     CustomAttributes="trace=1")
+    assert answer["ContentType"] == "application/json"
+    assert json.loads(answer["Body"].read()) == pytest.approx([5.0, 6.0])
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as failure:
+        runtime.invoke_endpoint(EndpointName="api-endpoint", Body=b"not,numbers", ContentType="text/csv")
+    assert failure.value.response["Error"]["Code"] == "ModelError"
+    with pytest.raises(ClientError) as failure:
+        runtime.invoke_endpoint(EndpointName="no-such-endpoint", Body=b"1", ContentType="text/csv")
+    assert failure.value.response["Error"]["Code"] == "ValidationException"
+    assert [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]] == ["api-endpoint"]
+    group = "/aws/sagemaker/Endpoints/api-endpoint"
+    streams = aws.client("logs").describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["AllTraffic/algo-1"]
+
+    uploaded.put_object(Bucket=BUCKET, Key="batch/rows.csv", Body="".join(f"{i},1\n" for i in range(20)).encode())
+    sagemaker.create_transform_job(
+        TransformJobName="api-transform", ModelName="api-model",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/"}},
+                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/predictions", "Accept": "text/csv", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.c5.xlarge", "InstanceCount": 1})
+    sagemaker.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName="api-transform", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    described = sagemaker.describe_transform_job(TransformJobName="api-transform")
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    output = uploaded.get_object(Bucket=BUCKET, Key="predictions/rows.csv.out")["Body"].read().decode()
+    assert [float(v) for v in output.split()] == pytest.approx([2 * i + 3 for i in range(20)])
+
+    sagemaker.delete_endpoint(EndpointName="api-endpoint")
+    sagemaker.get_waiter("endpoint_deleted").wait(EndpointName="api-endpoint", WaiterConfig={"Delay": 1})
+    sagemaker.delete_endpoint_config(EndpointConfigName="api-config")
+    sagemaker.delete_model(ModelName="api-model")
+    assert sagemaker.list_models()["Models"] == []
+    with pytest.raises(ClientError, match="ValidationException"):
+        sagemaker.describe_model(ModelName="api-model")
