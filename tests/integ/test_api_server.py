@@ -7,13 +7,11 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
-import time
+import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,7 +61,8 @@ class ApiServer:
         return self
 
     def read_log(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return (self.state_dir.parent / f"{self.state_dir.name}-server.log").read_text(errors="replace")
 
     def stop(self, timeout=60):
@@ -237,3 +236,136 @@ def test_boto3_deploys_invokes_transforms_and_deletes(aws, trained, uploaded):
     assert sagemaker.list_models()["Models"] == []
     with pytest.raises(ClientError, match="ValidationException"):
         sagemaker.describe_model(ModelName="api-model")
+
+
+def test_lists_page_with_next_token_and_filter(aws, server):
+    sagemaker = aws.client("sagemaker")
+    names = [f"paged-model-{i}" for i in range(5)]
+    for name in names:
+        sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    try:
+        first = sagemaker.list_models(NameContains="paged-model", MaxResults=2, SortBy="Name", SortOrder="Ascending")
+        assert [m["ModelName"] for m in first["Models"]] == names[:2] and first["NextToken"]
+        pages = sagemaker.get_paginator("list_models").paginate(NameContains="paged-model", SortBy="Name",
+                                                                 SortOrder="Descending",
+                                                                 PaginationConfig={"PageSize": 2})
+        assert [m["ModelName"] for page in pages for m in page["Models"]] == names[::-1]
+        assert sagemaker.list_models(NameContains="nothing-like-this")["Models"] == []
+        from botocore.exceptions import ClientError
+
+        with pytest.raises(ClientError, match="NextToken"):
+            sagemaker.list_models(NextToken="not-a-token")
+        with pytest.raises(ClientError) as failure:
+            sagemaker.create_model(ModelName=names[0], ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "other"})
+        assert failure.value.response["Error"]["Code"] == "ValidationException"
+    finally:
+        for name in names:
+            sagemaker.delete_model(ModelName=name)
+
+
+def raw_request(url, body=b"", headers=None, method="POST", path="/"):
+    request = urllib.request.Request(url + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_malformed_requests_get_4xx_and_the_server_keeps_serving(aws, server):
+    import random
+
+    json_11 = "application/x-amz-json-1.1"
+    random.seed(17)
+    cases = [
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b"{not json"),
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b"[1, 2, 3]"),
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b'{"ModelName": "m", "Bogus": 1}'),
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b'{"ModelName": 7}'),
+        ({"X-Amz-Target": "SageMaker.DescribeTrainingJob", "Content-Type": json_11}, b"{}"),
+        ({"X-Amz-Target": "SageMaker.NoSuchOperation", "Content-Type": json_11}, b"{}"),
+        ({"X-Amz-Target": "Nonsense", "Content-Type": json_11}, b"{}"),
+        ({"Content-Type": json_11}, b'{"TrainingJobName": "x"}'),
+        ({"X-Amz-Target": "SageMaker.ListModels", "Content-Type": json_11}, b"{" + b" " * (6 * 1024 * 1024) + b"}"),
+        ({"X-Amz-Target": "Logs_20140328.GetLogEvents", "Content-Type": json_11}, b'{"logStreamName": "x"}'),
+        ({"Content-Type": "text/csv"}, b"1,2", "/endpoints/%2e%2e/invocations"),
+    ]
+    for _ in range(20):  # random JSON documents of random operations
+        operation = random.choice(["CreateTrainingJob", "CreateEndpoint", "ListTrainingJobs", "StopTransformJob"])
+        document = {random.choice(["TrainingJobName", "MaxResults", "x", ""]): random.choice([None, 1, "a", [], {}])
+                    for _ in range(random.randint(1, 4))}
+        cases.append(({"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": json_11},
+                      json.dumps(document).encode()))
+    for headers, body, *path in cases:
+        status, answer = raw_request(server.url, body, headers, path=path[0] if path else "/")
+        assert 400 <= status < 500, (headers, body[:80], status, answer[:300])
+        if headers.get("Content-Type") == json_11:
+            assert json.loads(answer)["__type"], answer
+    # An unknown field, as SageMaker reports it.
+    status, answer = raw_request(server.url, b'{"ModelName": "m", "PrimaryContainer": {"Image": "i"}, "Bogus": 1}',
+                                 {"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11})
+    error = json.loads(answer)
+    assert (status, error["__type"]) == (400, "ValidationException")
+    assert error["message"].startswith("1 validation error detected: Value at 'bogus' failed to satisfy constraint")
+    assert aws.client("sagemaker").list_training_jobs()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert server.process.poll() is None
+
+
+def test_completed_jobs_objects_and_endpoints_survive_a_restart(tmp_path, framework_python):
+    import boto3
+
+    first = ApiServer(tmp_path / "state").start()
+    try:
+        session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+        clients = {name: session.client(name, endpoint_url=first.url) for name in ("s3", "sagemaker")}
+        clients["s3"].create_bucket(Bucket=BUCKET)
+        clients["s3"].put_object(Bucket=BUCKET, Key="data/train.csv", Body=b"1,0,2\n0,1,3\n1,1,5\n",
+                                 Metadata={"owner": "test"}, ContentType="text/csv")
+        clients["s3"].put_object(Bucket=BUCKET, Key="code/sourcedir.tar.gz",
+                                 Body=sourcedir({"train.py": TRAIN, "inference.py": INFERENCE}))
+        clients["sagemaker"].create_training_job(**training_request("kept-job"))
+        clients["sagemaker"].get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName="kept-job", WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        artifacts = clients["sagemaker"].describe_training_job(TrainingJobName="kept-job")["ModelArtifacts"]
+        clients["sagemaker"].create_model(ModelName="kept-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": IMAGE, "ModelDataUrl": artifacts["S3ModelArtifacts"],
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                            "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/code/sourcedir.tar.gz"}})
+        clients["sagemaker"].create_endpoint_config(EndpointConfigName="kept-config", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "kept-model", "InitialInstanceCount": 1,
+            "InstanceType": "ml.c5.xlarge"}])
+        clients["sagemaker"].create_endpoint(EndpointName="kept-endpoint", EndpointConfigName="kept-config")
+        clients["sagemaker"].get_waiter("endpoint_in_service").wait(EndpointName="kept-endpoint",
+                                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        # A second server on the same state dir refuses, naming the first.
+        second = subprocess.run([sys.executable, "-m", "framework_sdk.cli", "api", "--port", "0", "--state-dir",
+                                 str(tmp_path / "state"), "--backend", "process"], capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 1
+        assert f"in use by another framework-sdk api server (process {first.process.pid})" in second.stderr
+    finally:
+        first.stop()
+    assert first.process.returncode == 0, first.read_log()
+
+    again = ApiServer(tmp_path / "state").start()
+    try:
+        clients = {name: session.client(name, endpoint_url=again.url)
+                   for name in ("s3", "sagemaker", "sagemaker-runtime", "logs")}
+        kept = clients["s3"].get_object(Bucket=BUCKET, Key="data/train.csv")
+        assert kept["Body"].read() == b"1,0,2\n0,1,3\n1,1,5\n"
+        assert kept["Metadata"] == {"owner": "test"} and kept["ContentType"] == "text/csv"
+        job = clients["sagemaker"].describe_training_job(TrainingJobName="kept-job")
+        assert job["TrainingJobStatus"] == "Completed" and job["ModelArtifacts"] == artifacts
+        listed = clients["sagemaker"].list_training_jobs(StatusEquals="Completed")["TrainingJobSummaries"]
+        assert [j["TrainingJobName"] for j in listed] == ["kept-job"]
+        events = clients["logs"].filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                                   logStreamNamePrefix="kept-job/")["events"]
+        assert any(e["message"].startswith("weights") for e in events)
+        clients["sagemaker"].get_waiter("endpoint_in_service").wait(EndpointName="kept-endpoint",
+                                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        answer = clients["sagemaker-runtime"].invoke_endpoint(EndpointName="kept-endpoint", Body=b"1,1\n",
+                                                              ContentType="text/csv", Accept="application/json")
+        assert json.loads(answer["Body"].read()) == pytest.approx([5.0])
+        clients["sagemaker"].delete_endpoint(EndpointName="kept-endpoint")
+    finally:
+        again.stop()

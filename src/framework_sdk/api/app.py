@@ -25,6 +25,7 @@ INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/invocations$")
 HEALTH_PATH = "/_framework_sdk/health"
 MAX_JSON_BODY = 5 * 1024 * 1024  # far above any SageMaker control-plane request
 MAX_INVOCATION_BODY = 25 * 1024 * 1024  # SageMaker's payload limit for InvokeEndpoint is 25 MB
+DRAIN_LIMIT = 64 * 1024 * 1024  # read (and drop) an oversized body up to this, then answer
 JSON_SERVICES = {"SageMaker": "sagemaker", "Logs_20140328": "logs"}
 RUNTIME_HEADERS = {  # InvokeEndpoint's header members, as WSGI names them
     "CustomAttributes": "HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES",
@@ -140,6 +141,7 @@ def _read_body(environ: dict[str, Any], limit: int) -> bytes:
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH") or ""
     if length.isdigit() and int(length) > limit:
+        _drain(stream, min(int(length), DRAIN_LIMIT))  # so the client reads the 413 instead of a broken pipe
         raise ApiError("ValidationException", f"the request body ({length} bytes) is larger than this "
                        f"operation takes ({limit} bytes)", 413)
     body: bytes = stream.read(int(length)) if length.isdigit() else stream.read(limit + 1)
@@ -147,6 +149,14 @@ def _read_body(environ: dict[str, Any], limit: int) -> bytes:
         raise ApiError("ValidationException", f"the request body is larger than this operation takes ({limit} "
                        f"bytes)", 413)
     return body
+
+
+def _drain(stream: Any, size: int) -> None:
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            return
+        size -= len(chunk)
 
 
 def _dumps(value: Any) -> bytes:

@@ -7,13 +7,15 @@ natural interface, and a2wsgi is what uvicorn itself now recommends for it.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import signal
 import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +118,35 @@ def serve(host: str, port: int, state_dir: Path, backend: str | None = None,
     except BaseException:
         listener.close()
         raise
-    server = uvicorn.Server(uvicorn.Config(WSGIMiddleware(api.app, workers=WORKERS),  # type: ignore[arg-type]
+    server = _server_class()(uvicorn.Config(WSGIMiddleware(api.app, workers=WORKERS),  # type: ignore[arg-type]
                                            log_level="warning", access_log=False, lifespan="off"))
     threading.Thread(target=_announce_when_up, args=(server, url, announce), daemon=True).start()
     try:
         server.run(sockets=[listener])
     finally:
         api.close()
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but SIGINT/SIGTERM end it cleanly (exit 0, state closed) rather than being
+        raised again after the shutdown, which would kill the process before the engine is stopped."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def _announce_when_up(server: Any, url: str, announce: Callable[[str], None], timeout: float = 60) -> None:
