@@ -369,3 +369,93 @@ def test_completed_jobs_objects_and_endpoints_survive_a_restart(tmp_path, framew
         clients["sagemaker"].delete_endpoint(EndpointName="kept-endpoint")
     finally:
         again.stop()
+
+
+def aws_cli(server, *arguments, check=True):
+    """The AWS CLI v1 (awscli from PyPI, in the test extra) against the server."""
+    command = [os.path.join(os.path.dirname(sys.executable), "aws"), *arguments]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **environment(server.url)})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_aws_cli_lists_describes_copies_and_invokes(aws, server, trained, uploaded, tmp_path):
+    listed = json.loads(aws_cli(server, "sagemaker", "list-training-jobs").stdout)
+    assert "api-train-1" in [job["TrainingJobName"] for job in listed["TrainingJobSummaries"]]
+    described = json.loads(aws_cli(server, "sagemaker", "describe-training-job", "--training-job-name",
+                                   "api-train-1").stdout)
+    assert described["TrainingJobStatus"] == "Completed"
+    missing = aws_cli(server, "sagemaker", "describe-training-job", "--training-job-name", "nope", check=False)
+    assert missing.returncode != 0 and "ValidationException" in missing.stderr
+
+    local = tmp_path / "rows.csv"
+    local.write_text("3,1\n")
+    aws_cli(server, "s3", "cp", str(local), f"s3://{BUCKET}/cli/rows.csv")
+    aws_cli(server, "s3", "cp", f"s3://{BUCKET}/models/api-train-1/output/model.tar.gz", str(tmp_path / "m.tar.gz"))
+    with tarfile.open(tmp_path / "m.tar.gz") as archive:
+        assert "weights.npy" in archive.getnames()
+
+    sagemaker = aws.client("sagemaker")
+    sagemaker.create_model(ModelName="cli-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": IMAGE, "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+        "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                        "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/code/sourcedir.tar.gz"}})
+    sagemaker.create_endpoint_config(EndpointConfigName="cli-config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "cli-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.c5.xlarge"}])
+    sagemaker.create_endpoint(EndpointName="cli-endpoint", EndpointConfigName="cli-config")
+    try:
+        aws_cli(server, "sagemaker", "wait", "endpoint-in-service", "--endpoint-name", "cli-endpoint")
+        out = tmp_path / "prediction.json"
+        aws_cli(server, "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", "cli-endpoint",
+                "--content-type", "text/csv", "--accept", "application/json", "--body", "fileb://" + str(local),
+                str(out))
+        assert json.loads(out.read_text()) == pytest.approx([9.0])
+    finally:
+        sagemaker.delete_endpoint(EndpointName="cli-endpoint")
+        sagemaker.delete_endpoint_config(EndpointConfigName="cli-config")
+        sagemaker.delete_model(ModelName="cli-model")
+
+
+def test_our_sdk_in_aws_mode_trains_deploys_predicts_and_transforms(aws, server, uploaded, tmp_path, capsys):
+    import framework_sdk
+    from framework_sdk.estimator import Framework
+    from framework_sdk.model import FrameworkModel
+    from framework_sdk.serializers import CSVDeserializer, CSVSerializer
+
+    class ScriptModel(FrameworkModel):
+        _framework_name = "python"
+
+    class Script(Framework):
+        _framework_name = "python"
+        model_cls = ScriptModel
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(TRAIN)
+    (code / "inference.py").write_text(INFERENCE)
+    session = framework_sdk.Session(boto_session=aws)  # AWS mode: every call goes through the server
+    assert not getattr(session, "local_mode", False)
+    estimator = Script("train.py", source_dir=str(code), image_uri=IMAGE, framework_version="3.11", role=ROLE,
+                       instance_count=1, instance_type="ml.c5.xlarge", sagemaker_session=session,
+                       output_path=f"s3://{BUCKET}/sdk-models")
+    estimator.fit({"train": f"s3://{BUCKET}/data/"})
+    assert "weights [2.0, 3.0]" in capsys.readouterr().out  # the job's log, streamed from the Logs API
+    assert estimator.model_data.startswith(f"s3://{BUCKET}/sdk-models/")
+    model = estimator.create_model(entry_point="inference.py", source_dir=str(code))
+    predictor = model.deploy(initial_instance_count=1, instance_type="ml.c5.xlarge",
+                             serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    try:
+        result = predictor.predict([[1, 1], [0, 2]])
+        assert [float(row[0]) for row in result] == pytest.approx([5.0, 6.0])
+    finally:
+        predictor.delete_endpoint()
+    uploaded.put_object(Bucket=BUCKET, Key="sdk-batch/rows.csv", Body="".join(f"{i},1\n" for i in range(20)).encode())
+    transformer = model.transformer(instance_count=1, instance_type="ml.c5.xlarge", assemble_with="Line",
+                                    output_path=f"s3://{BUCKET}/sdk-predictions", accept="text/csv")
+    transformer.transform(f"s3://{BUCKET}/sdk-batch/", content_type="text/csv", split_type="Line")
+    transformer.wait()
+    output = uploaded.get_object(Bucket=BUCKET, Key="sdk-predictions/rows.csv.out")["Body"].read().decode()
+    assert [float(v) for v in output.split()] == pytest.approx([2 * i + 3 for i in range(20)])
