@@ -12,6 +12,7 @@ import sys
 import tarfile
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -459,3 +460,44 @@ def test_our_sdk_in_aws_mode_trains_deploys_predicts_and_transforms(aws, server,
     transformer.wait()
     output = uploaded.get_object(Bucket=BUCKET, Key="sdk-predictions/rows.csv.out")["Body"].read().decode()
     assert [float(v) for v in output.split()] == pytest.approx([2 * i + 3 for i in range(20)])
+
+
+SAGEMAKER_V2_SCRIPT = '''
+import json, os, sys
+import boto3, sagemaker
+from sagemaker.estimator import Estimator
+from sagemaker.serializers import CSVSerializer
+from sagemaker.deserializers import JSONDeserializer
+
+bucket, image, role = sys.argv[1:4]
+session = sagemaker.Session(boto_session=boto3.Session())
+code = f"s3://{bucket}/code/sourcedir.tar.gz"
+estimator = Estimator(image_uri=image, role=role, instance_count=1, instance_type="ml.c5.xlarge",
+                      output_path=f"s3://{bucket}/v2-models", sagemaker_session=session,
+                      hyperparameters={"sagemaker_program": "train.py", "sagemaker_submit_directory": code})
+estimator.fit({"train": f"s3://{bucket}/data/"}, logs="All")
+predictor = estimator.deploy(initial_instance_count=1, instance_type="ml.c5.xlarge",
+                             env={"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": code},
+                             serializer=CSVSerializer(), deserializer=JSONDeserializer())
+try:
+    print("PREDICTIONS", json.dumps(predictor.predict([[1, 1], [0, 2]])))
+finally:
+    predictor.delete_endpoint()
+'''
+
+
+def test_sagemaker_python_sdk_v2_fits_deploys_and_predicts(server, uploaded, tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    try:
+        from _peers import peer_env, sagemaker_v2_python
+    finally:
+        sys.path.pop(0)
+    script = tmp_path / "v2.py"
+    script.write_text(SAGEMAKER_V2_SCRIPT)
+    result = subprocess.run([sagemaker_v2_python(), str(script), BUCKET, IMAGE, ROLE], capture_output=True,
+                            text=True, timeout=600,
+                            env={**peer_env(), **environment(server.url), "SAGEMAKER_SUPPRESS_V2_WARNING": "1"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert "weights [2.0, 3.0]" in result.stdout  # the SDK's log streaming read the job's real output
+    predictions = json.loads(result.stdout.split("PREDICTIONS", 1)[1].splitlines()[0])
+    assert predictions == pytest.approx([5.0, 6.0])
