@@ -45,15 +45,16 @@ def predict_fn(data, model):
 class ApiServer:
     """A `framework-sdk api` child process; ``url`` once it answers."""
 
-    def __init__(self, state_dir, backend="process"):
+    def __init__(self, state_dir, backend="process", extra=()):
         self.state_dir = state_dir
         self.backend = backend
+        self.extra = list(extra)
         self.process = None
         self.url = None
 
     def start(self, timeout=60):
         command = [sys.executable, "-m", "framework_sdk.cli", "api", "--port", "0", "--state-dir",
-                   str(self.state_dir), "--backend", self.backend]
+                   str(self.state_dir), "--backend", self.backend, *self.extra]
         self.log = open(self.state_dir.parent / f"{self.state_dir.name}-server.log", "ab")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
         line = self.process.stdout.readline().decode().strip()  # the URL, printed once the server answers
@@ -501,3 +502,53 @@ def test_sagemaker_python_sdk_v2_fits_deploys_and_predicts(server, uploaded, tmp
     assert "weights [2.0, 3.0]" in result.stdout  # the SDK's log streaming read the job's real output
     predictions = json.loads(result.stdout.split("PREDICTIONS", 1)[1].splitlines()[0])
     assert predictions == pytest.approx([5.0, 6.0])
+
+
+def test_a_server_given_a_key_refuses_unsigned_and_wrongly_signed_requests(tmp_path):
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    beyond_loopback = subprocess.run([sys.executable, "-m", "framework_sdk.cli", "api", "--host", "0.0.0.0",
+                                      "--port", "0", "--state-dir", str(tmp_path / "open")],
+                                     capture_output=True, text=True, timeout=60)
+    assert beyond_loopback.returncode != 0 and "--access-key and --secret-key" in beyond_loopback.stderr
+
+    server = ApiServer(tmp_path / "state", extra=["--access-key", "AKIDLOCAL", "--secret-key", "s3cr3t"]).start()
+    try:
+        def clients(key, secret, **config):
+            session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name="us-east-1")
+            return {name: session.client(name, endpoint_url=server.url, config=Config(**config))
+                    for name in ("sagemaker", "s3", "sts", "logs")}
+
+        good = clients("AKIDLOCAL", "s3cr3t")
+        assert good["sagemaker"].list_training_jobs()["TrainingJobSummaries"] == []
+        good["s3"].create_bucket(Bucket=BUCKET)
+        good["s3"].put_object(Bucket=BUCKET, Key="a key/with spaces+plus.txt", Body=b"signed")
+        assert good["s3"].get_object(Bucket=BUCKET, Key="a key/with spaces+plus.txt")["Body"].read() == b"signed"
+        assert [o["Key"] for o in good["s3"].list_objects_v2(Bucket=BUCKET, Prefix="a key/")["Contents"]] == [
+            "a key/with spaces+plus.txt"]
+        assert good["sts"].get_caller_identity()["Account"]
+
+        expected = {"sagemaker": "InvalidSignatureException", "s3": "SignatureDoesNotMatch",
+                    "sts": "InvalidSignatureException"}
+        wrong = clients("AKIDLOCAL", "not-the-secret", retries={"max_attempts": 1})
+        calls = {"sagemaker": lambda c: c.list_training_jobs(), "s3": lambda c: c.list_objects_v2(Bucket=BUCKET),
+                 "sts": lambda c: c.get_caller_identity()}
+        for name, call in calls.items():
+            with pytest.raises(ClientError) as refused:
+                call(wrong[name])
+            assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+            assert refused.value.response["Error"]["Code"] == expected[name], name
+        with pytest.raises(ClientError) as refused:
+            clients("AKIDOTHER", "s3cr3t")["sagemaker"].list_models()
+        assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+        unsigned = clients("x", "y", signature_version=UNSIGNED, retries={"max_attempts": 1})
+        for name, code in (("sagemaker", "MissingAuthenticationTokenException"), ("s3", "AccessDenied")):
+            with pytest.raises(ClientError) as refused:
+                calls[name](unsigned[name])
+            assert refused.value.response["Error"]["Code"] == code
+        assert good["sagemaker"].list_models()["Models"] == []  # still serving
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ With ``AWS_ENDPOINT_URL`` set, every boto3 client sends to the same host; what t
 """
 from __future__ import annotations
 
+import io
 import logging
 import re
 import uuid
@@ -45,7 +46,9 @@ def signing_service(environ: dict[str, Any]) -> str | None:
 class ApiApp:
     """Dispatches each request to SageMaker, Logs, the runtime or moto, and answers errors in kind."""
 
-    def __init__(self, sagemaker: Any, logs: Any, runtime: Any, moto: Any, s3_persistence: Any) -> None:
+    def __init__(self, sagemaker: Any, logs: Any, runtime: Any, moto: Any, s3_persistence: Any,
+                 credentials: tuple[str, str] | None = None) -> None:
+        self.credentials = credentials  # (access key, secret key): every request must be signed with them
         self.sagemaker = sagemaker
         self.logs = logs
         self.runtime = runtime
@@ -57,6 +60,10 @@ class ApiApp:
         path = environ.get("PATH_INFO", "")
         content_type = environ.get("CONTENT_TYPE", "")
         try:
+            if self.credentials is not None and path != HEALTH_PATH:
+                refusal = self._check_signature(environ, start_response)
+                if refusal is not None:
+                    return refusal
             if target or content_type.startswith("application/x-amz-json"):
                 return self._json(environ, start_response, target)
             match = INVOCATIONS.match(path)
@@ -67,6 +74,28 @@ class ApiApp:
             return self._moto(environ, start_response)
         except ApiError as error:  # before the protocol is known: JSON, which every client here reads
             return _json_error(start_response, error)
+
+    # ------------------------------------------------------------------ SigV4
+    def _check_signature(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes] | None:
+        """None when the request is signed with this server's key; else the refusal, in the protocol's format."""
+        from framework_sdk.api import signing
+
+        assert self.credentials is not None
+        body = None
+        if signing.header(environ, "x-amz-content-sha256") is None:  # the payload hash must be computed
+            body = _read_body(environ, MAX_INVOCATION_BODY)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        try:
+            signing.check(environ, body, *self.credentials)
+        except signing.SignatureError as error:
+            if environ.get("HTTP_X_AMZ_TARGET") or environ.get("CONTENT_TYPE", "").startswith("application/x-amz-json"):
+                return _json_error(start_response, ApiError(f"{error.kind}Exception", error.message, 403))
+            if INVOCATIONS.match(environ.get("PATH_INFO", "")):
+                return _rest_error(start_response, ApiError(f"{error.kind}Exception", error.message, 403))
+            return _answer(start_response, 403, signing.xml_error(error, signing_service(environ)),
+                           "application/xml")
+        return None
 
     # ------------------------------------------------------------------ JSON 1.1
     def _json(self, environ: dict[str, Any], start_response: StartResponse, target: str) -> Iterable[bytes]:
@@ -183,5 +212,5 @@ def _rest_error(start_response: StartResponse, error: ApiError) -> list[bytes]:
                    [("x-amzn-ErrorType", error.code)])
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
             413: "Payload Too Large", 424: "Failed Dependency", 500: "Internal Server Error"}

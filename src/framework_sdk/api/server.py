@@ -49,8 +49,8 @@ class ApiServer:
         self.lock.release()
 
 
-def build(state_dir: Path, url: str, backend: str | None = None,
-          allow_paths: tuple[Path, ...] = ()) -> ApiServer:
+def build(state_dir: Path, url: str, backend: str | None = None, allow_paths: tuple[Path, ...] = (),
+          credentials: tuple[str, str] | None = None) -> ApiServer:
     """Lock ``state_dir``, open its store, bring S3 and SageMaker state back, and make the app."""
     import boto3
 
@@ -72,23 +72,27 @@ def build(state_dir: Path, url: str, backend: str | None = None,
     engine_backend = (DockerBackend(None) if name == "docker" else
                       ProcessBackend(config.get("python"), list(configured_image_folders(config))))
     # The engine reads s3:// channels and code, and writes model.tar.gz, through this same server.
+    access_key, secret_key = credentials or ("framework-sdk", "local")
     storage = Storage(lambda: boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                                           aws_access_key_id="framework-sdk", aws_secret_access_key="local"))
+                                           aws_access_key_id=access_key, aws_secret_access_key=secret_key))
     work_dir = state_dir / "runs"
     work_dir.mkdir(exist_ok=True)
     engine = LocalSageMakerClient(engine_backend, storage, work_dir=str(work_dir))
     sagemaker = SageMakerApi(engine, store, [state_dir, *allow_paths])
     endpoints = engine.endpoints  # type: ignore[attr-defined]  # set from the shared tables in __init__
-    app = ApiApp(sagemaker, LogsApi(store), LocalRuntimeClient(endpoints), moto_app(), persistence)
+    app = ApiApp(sagemaker, LogsApi(store), LocalRuntimeClient(endpoints), moto_app(), persistence,
+                 credentials)
     sagemaker.restore()
     return ApiServer(url, app, sagemaker, store, persistence, lock)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket (port 0: a free one), bound before the server starts so its URL is known."""
-    if host not in LOOPBACK:
-        raise ConfigurationError(f"--host {host}: this server serves loopback only for now (it does not check "
-                                 f"SigV4 signatures yet); use 127.0.0.1 and reach it through an SSH tunnel")
+def bind(host: str, port: int, signed: bool = False) -> socket.socket:
+    """The listening socket (port 0: a free one), bound before the server starts so its URL is known.
+    Beyond loopback, only a server that checks signatures (``signed``) may listen."""
+    if host not in LOOPBACK and not signed:
+        raise ConfigurationError(f"--host {host} makes the server reachable from other machines: give it the key "
+                                 f"requests must be signed with (--access-key and --secret-key, or "
+                                 f"--credentials-file), or listen on 127.0.0.1")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -101,7 +105,8 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(host: str, port: int, state_dir: Path, backend: str | None = None,
-          allow_paths: tuple[Path, ...] = (), announce: Callable[[str], None] = print) -> None:
+          allow_paths: tuple[Path, ...] = (), announce: Callable[[str], None] = print,
+          credentials: tuple[str, str] | None = None) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; ``announce(url)`` once the server answers."""
     try:
         import uvicorn
@@ -110,11 +115,13 @@ def serve(host: str, port: int, state_dir: Path, backend: str | None = None,
     except ImportError as error:
         raise ConfigurationError(f"the API server needs {error.name}: pip install 'framework-sdk[api]'") from None
 
-    listener = bind(host, port)
+    listener = bind(host, port, signed=credentials is not None)
     address = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        address = "127.0.0.1"  # the URL this machine's clients use (and the engine's own S3 client)
     url = f"http://{address}:{listener.getsockname()[1]}"
     try:
-        api = build(state_dir, url, backend, allow_paths)
+        api = build(state_dir, url, backend, allow_paths, credentials)
     except BaseException:
         listener.close()
         raise
@@ -161,3 +168,15 @@ def _announce_when_up(server: Any, url: str, announce: Callable[[str], None], ti
             except OSError:
                 pass
         time.sleep(0.05)
+
+
+def read_credentials(path: Path) -> tuple[str, str]:
+    """``{"AccessKeyId": ..., "SecretAccessKey": ...}`` from a JSON file (as `aws sts` prints them)."""
+    import json
+
+    try:
+        document = json.loads(path.read_text())
+        return str(document["AccessKeyId"]), str(document["SecretAccessKey"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigurationError(f"{path}: expected a JSON object with AccessKeyId and SecretAccessKey ({error})") \
+            from None
