@@ -552,3 +552,69 @@ def test_a_server_given_a_key_refuses_unsigned_and_wrongly_signed_requests(tmp_p
         assert good["sagemaker"].list_models()["Models"] == []  # still serving
     finally:
         server.stop()
+
+
+CHAINER_TRAIN = '''
+import os
+import chainer
+import numpy as np
+rows = np.loadtxt(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), delimiter=",", ndmin=2)
+layer = chainer.links.Linear(2, 1, nobias=True)
+optimizer = chainer.optimizers.Adam(alpha=0.1)
+optimizer.setup(layer)
+x, y = rows[:, :-1].astype("float32"), rows[:, -1:].astype("float32")
+for step in range(500):
+    loss = chainer.functions.mean_squared_error(layer(x), y)
+    layer.cleargrads()
+    loss.backward()
+    optimizer.update()
+print("chainer", chainer.__version__, "loss", float(loss.array), flush=True)
+np.save(os.path.join(os.environ["SM_MODEL_DIR"], "weights.npy"), layer.W.array.ravel().astype(float))
+'''
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_boto3_runs_the_chainer_image_in_docker_through_the_server(tmp_path, chainer_image):
+    import boto3
+
+    server = ApiServer(tmp_path / "state", backend="docker").start()
+    try:
+        session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+        s3, sagemaker, runtime, logs = (session.client(name, endpoint_url=server.url)
+                                        for name in ("s3", "sagemaker", "sagemaker-runtime", "logs"))
+        s3.create_bucket(Bucket=BUCKET)
+        rows = "".join(f"{a / 10},{a % 3},{2 * a / 10 + 3 * (a % 3)}\n" for a in range(30))
+        s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=rows.encode())
+        s3.put_object(Bucket=BUCKET, Key="code/sourcedir.tar.gz",
+                      Body=sourcedir({"train.py": CHAINER_TRAIN, "inference.py": INFERENCE}))
+        request = training_request("chainer-docker")
+        request["AlgorithmSpecification"]["TrainingImage"] = chainer_image
+        sagemaker.create_training_job(**request)
+        sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName="chainer-docker", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+        job = sagemaker.describe_training_job(TrainingJobName="chainer-docker")
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        events = logs.filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix="chainer-docker/algo-1-", filterPattern="chainer")["events"]
+        assert any(e["message"].startswith("chainer 7.8.1 loss") for e in events), events
+        sagemaker.create_model(ModelName="chainer-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": chainer_image, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"],
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                            "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/code/sourcedir.tar.gz"}})
+        sagemaker.create_endpoint_config(EndpointConfigName="chainer-config", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "chainer-model", "InitialInstanceCount": 1,
+            "InstanceType": "ml.c5.xlarge"}])
+        sagemaker.create_endpoint(EndpointName="chainer-endpoint", EndpointConfigName="chainer-config")
+        sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="chainer-endpoint",
+                                                         WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        buffer = io.BytesIO()
+        np.save(buffer, np.array([[1.0, 1.0], [0.0, 2.0]]))
+        answer = runtime.invoke_endpoint(EndpointName="chainer-endpoint", Body=buffer.getvalue(),
+                                         ContentType="application/x-npy", Accept="application/x-npy")
+        predictions = np.load(io.BytesIO(answer["Body"].read()))
+        assert predictions.ravel() == pytest.approx([5.0, 6.0], abs=0.1)
+        sagemaker.delete_endpoint(EndpointName="chainer-endpoint")
+        sagemaker.get_waiter("endpoint_deleted").wait(EndpointName="chainer-endpoint", WaiterConfig={"Delay": 1})
+    finally:
+        server.stop()
