@@ -309,6 +309,12 @@ def test_malformed_requests_get_4xx_and_the_server_keeps_serving(aws, server):
     error = json.loads(answer)
     assert (status, error["__type"]) == (400, "ValidationException")
     assert error["message"].startswith("1 validation error detected: Value at 'bogus' failed to satisfy constraint")
+    from botocore.exceptions import ClientError
+
+    outside = training_request("reads-etc", InputDataConfig=[{"ChannelName": "train", "DataSource": {
+        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:///etc"}}}])  # local mode reads file:// S3Uris
+    with pytest.raises(ClientError, match="file:///etc lies outside the paths this server may read"):
+        aws.client("sagemaker").create_training_job(**outside)
     assert aws.client("sagemaker").list_training_jobs()["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert server.process.poll() is None
 
