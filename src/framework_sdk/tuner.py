@@ -636,16 +636,25 @@ def wait_for_tuning_job(session: Session, name: str, logs: bool = False, poll: f
 
 def _follow_local(run: Any, logs: bool, timeout: float | None, out: TextIO) -> Response:
     deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        for kind, text in run.book.follow():
-            if kind == "progress" or logs:
+    seen = 0
+
+    def show(start: int, shown: tuple[str, ...]) -> None:
+        nonlocal seen
+        for kind, text in run.book.follow(start):
+            seen += 1
+            if kind in shown:
                 out.write(text + "\n")
                 out.flush()
             if deadline is not None and time.monotonic() > deadline:
                 raise WaitTimeoutError(f"tuning job {run.name!r} is still running after {timeout} s")
+
+    try:
+        show(0, ("progress", "training") if logs else ("progress",))
         run.done.wait()
     except KeyboardInterrupt:
         run.stop("interrupted (Ctrl-C)")
+        deadline = None
+        show(seen, ("progress",))  # how the stopped jobs ended, and the tuning job
         raise
     description: Response = run.describe()
     return description
