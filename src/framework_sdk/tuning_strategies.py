@@ -209,8 +209,9 @@ class SearchSpace:
         if unknown:
             raise ConfigurationError(f"ParameterRanges has unknown keys {sorted(unknown)}; local tuning searches "
                                      f"{', '.join(RANGE_KEYS.values())}")
-        dimensions = tuple(Dimension.from_range(kind, spec)
-                           for kind, key in RANGE_KEYS.items() for spec in ranges.get(key) or ())
+        kinds = {key: kind for kind, key in RANGE_KEYS.items()}
+        dimensions = tuple(Dimension.from_range(kinds[key], spec)  # in the request's order
+                           for key, specs in ranges.items() for spec in specs or ())
         if not dimensions:
             raise ConfigurationError("hyperparameter_ranges is empty: give at least one IntegerParameter, "
                                      "ContinuousParameter or CategoricalParameter to search")
