@@ -57,6 +57,7 @@ _DEFINITION_KEYS = ("RoleArn", "InputDataConfig", "VpcConfig", "OutputDataConfig
                     "EnableManagedSpotTraining", "CheckpointConfig", "RetryStrategy", "Environment")
 # Framework images whose estimator attach() finds by the image name (no class metadata in the job).
 _FRAMEWORK_ESTIMATORS = {"chainer": ("framework_sdk.chainer", "Chainer")}
+_OUR_PREFIX = "framework-sdk-"  # of our framework images' repositories
 
 
 # ------------------------------------------------------------------------------------ ranges
@@ -206,10 +207,16 @@ class StrategyConfig:
 # ------------------------------------------------------------------------------------ the tuner
 
 def tuning_job_name(base: str) -> str:
-    """``<base>-<yymmdd-HHMMSS-mmm>`` in SageMaker's 32 characters for tuning job names."""
+    """``<base>-<yymmdd-HHMMSS-mmm>`` in SageMaker's 32 characters for tuning job names.
+
+    Of the 14 characters left for the base, none go to our images' ``framework-sdk-`` prefix:
+    ``framework-sdk-chainer`` gives ``chainer-261202-055317-856``.
+    """
     now = time.time()
     stamp = time.strftime("%y%m%d-%H%M%S", time.gmtime(now)) + f"-{int(now * 1000) % 1000:03d}"
-    stem = naming.sanitize(base)[: TUNING_JOB_NAME_MAX_LENGTH - len(stamp) - 1].rstrip("-") or "tuning"
+    stem = naming.sanitize(base)
+    stem = stem[len(_OUR_PREFIX):] if stem.startswith(_OUR_PREFIX) and len(stem) > len(_OUR_PREFIX) else stem
+    stem = stem[: TUNING_JOB_NAME_MAX_LENGTH - len(stamp) - 1].rstrip("-") or "tuning"
     return f"{stem}-{stamp}"
 
 
@@ -534,7 +541,7 @@ def _estimator_class(estimator_cls: type[EstimatorBase] | str | None,
     if ESTIMATOR_MODULE in static and ESTIMATOR_CLASS_NAME in static:
         return _import_class(json.loads(static[ESTIMATOR_MODULE]), json.loads(static[ESTIMATOR_CLASS_NAME]))
     repository = naming.base_name_from_image(definition["AlgorithmSpecification"].get("TrainingImage"))
-    framework = repository[len("framework-sdk-"):] if repository.startswith("framework-sdk-") else None
+    framework = repository[len(_OUR_PREFIX):] if repository.startswith(_OUR_PREFIX) else None
     if framework in _FRAMEWORK_ESTIMATORS:
         return _import_class(*_FRAMEWORK_ESTIMATORS[framework])
     return Estimator

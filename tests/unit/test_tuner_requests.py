@@ -8,6 +8,7 @@ calls. The responses are shaped as SageMaker's (the Stubber checks them too).
 import datetime
 import io
 import json
+import re
 
 import pytest
 from botocore.stub import ANY
@@ -156,6 +157,14 @@ def test_a_generated_name_fits_sagemakers_32_characters(aws_stubs):
     tuner.fit({"train": "s3://data/train"}, wait=False)
     name = tuner.latest_tuning_job.name
     assert len(name) <= 32 and name.startswith("a-rather-long-") and name[-1].isdigit()
+
+
+def test_tuning_job_names_spend_no_characters_on_our_image_prefix():
+    from framework_sdk.tuner import tuning_job_name
+
+    assert re.fullmatch(r"chainer-\d{6}-\d{6}-\d{3}", tuning_job_name("framework-sdk-chainer"))
+    assert re.fullmatch(r"my-experiment-\d{6}-\d{6}-\d{3}", tuning_job_name("my_experiment"))
+    assert len(tuning_job_name("x" * 60)) == 32
 
 
 def test_a_failed_tuning_job_raises_with_its_reason(aws_stubs):
