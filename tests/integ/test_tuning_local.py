@@ -300,3 +300,42 @@ def test_another_process_describes_lists_and_attaches(session, work):
     x = tuner.best_estimator().hyperparameters()["x"]
     assert f"BEST {best} file://{work}/models/{best}/output/model.tar.gz {x}" in done.stdout
     assert "ROWS 2" in done.stdout and f"LISTED ['{name}']" in done.stdout
+
+
+def _write_record(name, pid, status="InProgress"):
+    from framework_sdk.local import tuning_store
+
+    path = tuning_store.tuning_jobs_dir() / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "summaries": [], "training_jobs": {}, "description": {
+        "HyperParameterTuningJobName": name, "HyperParameterTuningJobStatus": status,
+        "HyperParameterTuningJobConfig": {"Strategy": "Random", "ResourceLimits": {"MaxParallelTrainingJobs": 1}},
+        "CreationTime": {"$datetime": "2026-01-01T00:00:00+00:00"}}}))
+
+
+def test_the_local_client_answers_as_sagemaker_would(session, work):
+    client = session.sagemaker_client
+    with pytest.raises(AWSError, match="ValidationException.*'../x' is not valid"):
+        client.create_hyper_parameter_tuning_job(HyperParameterTuningJobName="../x", HyperParameterTuningJobConfig={})
+    with pytest.raises(AWSError, match="ValidationException.*TrainingJobDefinitions.*runs only on SageMaker"):
+        client.create_hyper_parameter_tuning_job(HyperParameterTuningJobName="no-definition", HyperParameterTuningJobConfig={
+            "Strategy": "Random", "ResourceLimits": {"MaxParallelTrainingJobs": 1}})
+    with pytest.raises(AWSError, match="ResourceNotFound.*nope"):
+        client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="nope")
+    tuner = HyperparameterTuner(estimator(session, work), "accuracy", {"x": ContinuousParameter(0, 1)},
+                                strategy="Random", warm_start_config=WarmStartConfig(
+                                    WarmStartTypes.TRANSFER_LEARNING, ["no-such-parent"]))
+    with pytest.raises(AWSError, match="warm start parent tuning job 'no-such-parent' does not exist here"):
+        tuner.fit()
+    # records of other processes: one still running elsewhere, one whose process died mid-way
+    _write_record("elsewhere", os.getppid())
+    with pytest.raises(AWSError, match=rf"runs in another Python process \(pid {os.getppid()}\); stop it there"):
+        client.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="elsewhere")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    _write_record("orphan", int(gone.stdout))
+    described = client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="orphan")
+    assert described["HyperParameterTuningJobStatus"] == "Failed"
+    assert "exited before the tuning job ended" in described["FailureReason"]
+    client.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="orphan")
+    with pytest.raises(AWSError, match="ResourceNotFound"):
+        client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="orphan")

@@ -211,6 +211,18 @@ def test_analytics_reads_every_page_into_one_row_per_training_job(aws_stubs):
     assert frame["FailureReason"].tolist()[2] == "OOM"
 
 
+def best_job_description(best):
+    """DescribeTrainingJob of a tuning job's training job (static plus tuned hyperparameters)."""
+    return {"TrainingJobName": best, "TrainingJobArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:training-job/{best}",
+            "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed", "CreationTime": NOW, "RoleArn": ROLE,
+            "AlgorithmSpecification": EXPECTED_DEFINITION["AlgorithmSpecification"],
+            "HyperParameters": {**EXPECTED_DEFINITION["StaticHyperParameters"], "learning-rate": "0.01", "units": "32",
+                                "optimizer": '"adam"'},
+            "OutputDataConfig": {"S3OutputPath": "s3://out-bucket/"},
+            "ResourceConfig": EXPECTED_DEFINITION["ResourceConfig"], "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+            "ModelArtifacts": {"S3ModelArtifacts": f"s3://out-bucket/{best}/output/model.tar.gz"}}
+
+
 def test_attach_rebuilds_the_tuner_and_best_estimator_deploys_the_best_job(aws_stubs):
     details = description(best=summary(2, 0.93), WarmStartConfig={
         "WarmStartType": "TransferLearning", "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "old"}]})
@@ -226,14 +238,7 @@ def test_attach_rebuilds_the_tuner_and_best_estimator_deploys_the_best_job(aws_s
     assert estimator._hyperparameters == {"epochs": 3} and estimator.role == ROLE
 
     best = f"{NAME}-002-0000abcd"
-    job = {"TrainingJobName": best, "TrainingJobArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:training-job/{best}",
-           "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed", "CreationTime": NOW, "RoleArn": ROLE,
-           "AlgorithmSpecification": EXPECTED_DEFINITION["AlgorithmSpecification"],
-           "HyperParameters": {**EXPECTED_DEFINITION["StaticHyperParameters"], "learning-rate": "0.01", "units": "32",
-                               "optimizer": '"adam"'},
-           "OutputDataConfig": {"S3OutputPath": "s3://out-bucket/"},
-           "ResourceConfig": EXPECTED_DEFINITION["ResourceConfig"], "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-           "ModelArtifacts": {"S3ModelArtifacts": f"s3://out-bucket/{best}/output/model.tar.gz"}}
+    job = best_job_description(best)
     aws_stubs.sagemaker.add_response("describe_hyper_parameter_tuning_job", details,
                                      {"HyperParameterTuningJobName": NAME})
     for _ in range(3):  # attach, deploy's status check, model_data
@@ -381,3 +386,21 @@ def test_hyperband_needs_max_resource_or_an_epochs_hyperparameter(aws_stubs):
 def test_a_job_name_over_32_characters_is_refused_before_sending(aws_stubs):
     with pytest.raises(ConfigurationError, match="longer than SageMaker's 32 characters"):
         tuner_for(aws_stubs.session).fit({"train": "s3://data/train"}, job_name="x" * 33, wait=False)
+
+
+def test_transformer_serves_the_best_training_jobs_model(aws_stubs):
+    best = f"{NAME}-002-0000abcd"
+    tuner = HyperparameterTuner.attach(NAME, aws_stubs.session, job_details=description(), estimator_cls=Toy)
+    aws_stubs.sagemaker.add_response("describe_hyper_parameter_tuning_job", description(best=summary(2, 0.93)),
+                                     {"HyperParameterTuningJobName": NAME})
+    for _ in range(3):  # attach, the status check, model_data
+        aws_stubs.sagemaker.add_response("describe_training_job", best_job_description(best), {"TrainingJobName": best})
+    aws_stubs.sts.add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/me",
+                                                       "UserId": "AIDA"}, {})
+    aws_stubs.sagemaker.add_response("create_model", {"ModelArn": f"arn:aws:sagemaker:us-west-2:{ACCOUNT}:model/m"}, {
+        "ModelName": best, "ExecutionRoleArn": ROLE,
+        "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": f"s3://out-bucket/{best}/output/model.tar.gz",
+                             "Environment": ANY}})
+    transformer = tuner.transformer(1, "ml.m5.large", output_path="s3://out-bucket/batch")
+    aws_stubs.sagemaker.assert_no_pending_responses()
+    assert transformer.model_name == best and transformer.output_path == "s3://out-bucket/batch"

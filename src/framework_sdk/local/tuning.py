@@ -559,7 +559,10 @@ def create(jobs, client, request):
     """``CreateHyperParameterTuningJob``: check the request and add the job to ``jobs``; the caller starts it."""
     name = request.get("HyperParameterTuningJobName")
     operation = "CreateHyperParameterTuningJob"
-    if name in jobs or (name and tuning_store.read(name) is not None):
+    if not isinstance(name, str) or not tuning_store.NAME.fullmatch(name):
+        raise client_error("ValidationException", f"HyperParameterTuningJobName {name!r} is not valid: 1 to 32 "
+                           f"letters, digits and hyphens, starting and ending with a letter or digit", operation)
+    if name in jobs or tuning_store.read(name) is not None:
         raise client_error("ResourceInUse", f"Hyperparameter tuning job {name!r} already exists; pick another "
                            f"name (or delete_hyper_parameter_tuning_job it).", operation)
     try:

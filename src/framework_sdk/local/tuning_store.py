@@ -15,10 +15,13 @@ is gone (killed before it could stop its jobs) reads as ``Failed``, with that re
 import datetime
 import json
 import os
+import re
 
 from framework_sdk.local import registry
 
 _RUNNING = ("InProgress", "Stopping")
+NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")  # SageMaker's, for tuning jobs (and file names here)
+_TRAINING_JOB = re.compile(r"([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,31})-\d{3}-[0-9a-f]{8}")  # <tuning job>-<NNN>-<8 hex>
 
 
 def tuning_jobs_dir():
@@ -49,6 +52,8 @@ def write(name, record):
 
 def read(name):
     """The record of tuning job ``name`` (datetimes restored), or ``None``."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        return None
     try:
         record = json.loads((tuning_jobs_dir() / f"{name}.json").read_text(), object_hook=_decode)
     except (OSError, ValueError):
@@ -68,7 +73,8 @@ def names():
 
 
 def delete(name):
-    (tuning_jobs_dir() / f"{name}.json").unlink(missing_ok=True)
+    if NAME.fullmatch(name):
+        (tuning_jobs_dir() / f"{name}.json").unlink(missing_ok=True)
 
 
 def training_job(name):
@@ -76,10 +82,10 @@ def training_job(name):
 
     Tuning jobs name their training jobs ``<tuning job>-<NNN>-<8 hex>``: the record is found by that prefix.
     """
-    parts = name.rsplit("-", 2)
-    if len(parts) != 3:
+    match = _TRAINING_JOB.fullmatch(name or "")
+    if match is None:
         return None
-    record = read(parts[0])
+    record = read(match.group(1))
     if record is None:
         return None
     return (record.get("training_jobs") or {}).get(name)
