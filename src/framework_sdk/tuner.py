@@ -227,6 +227,33 @@ def _check_positive(name: str, value: object, allow_none: bool = False) -> None:
         raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
 
 
+def _check_arguments(strategy: str, objective_type: str, early_stopping_type: str,
+                     strategy_config: StrategyConfig | None, max_jobs: int | None, max_parallel_jobs: int,
+                     max_runtime_in_seconds: int | None, random_seed: int | None,
+                     hyperparameter_ranges: Mapping[str, Range]) -> None:
+    """Raise :class:`ConfigurationError` for a tuner argument SageMaker would refuse."""
+    if strategy not in STRATEGIES:
+        raise ConfigurationError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if objective_type not in OBJECTIVE_TYPES:
+        raise ConfigurationError(f"objective_type {objective_type!r} is not one of {', '.join(OBJECTIVE_TYPES)}")
+    if early_stopping_type not in EARLY_STOPPING_TYPES:
+        raise ConfigurationError(f"early_stopping_type {early_stopping_type!r} is not 'Off' or 'Auto'")
+    if strategy == "Hyperband" and early_stopping_type != "Off":
+        raise ConfigurationError("the Hyperband strategy stops weak training jobs itself: leave "
+                                 "early_stopping_type='Off' (or use 'Auto' with another strategy)")
+    if strategy_config is not None and strategy != "Hyperband":
+        raise ConfigurationError("strategy_config configures Hyperband only: pass strategy='Hyperband' or drop it")
+    _check_positive("max_jobs", max_jobs, allow_none=True)
+    _check_positive("max_parallel_jobs", max_parallel_jobs)
+    if max_runtime_in_seconds is not None and not 120 <= max_runtime_in_seconds <= 15768000:
+        raise ConfigurationError(f"max_runtime_in_seconds must be from 120 to 15768000, got {max_runtime_in_seconds!r}")
+    if random_seed is not None and (not isinstance(random_seed, int) or random_seed < 0):
+        raise ConfigurationError(f"random_seed must be a non-negative integer, got {random_seed!r}")
+    if not hyperparameter_ranges:
+        raise ConfigurationError("hyperparameter_ranges is empty: map at least one hyperparameter name to an "
+                                 "IntegerParameter, ContinuousParameter or CategoricalParameter")
+
+
 class HyperparameterTuningJob(StartedJob):
     """A started tuning job: ``name``, ``describe()``, ``wait(logs=False)``, ``stop()``."""
 
@@ -264,26 +291,8 @@ class HyperparameterTuner:
                  random_seed: int | None = None) -> None:
         if not isinstance(estimator, EstimatorBase):
             raise ConfigurationError(f"estimator must be a framework_sdk estimator, got {type(estimator).__name__}")
-        if strategy not in STRATEGIES:
-            raise ConfigurationError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
-        if objective_type not in OBJECTIVE_TYPES:
-            raise ConfigurationError(f"objective_type {objective_type!r} is not one of {', '.join(OBJECTIVE_TYPES)}")
-        if early_stopping_type not in EARLY_STOPPING_TYPES:
-            raise ConfigurationError(f"early_stopping_type {early_stopping_type!r} is not 'Off' or 'Auto'")
-        if strategy == "Hyperband" and early_stopping_type != "Off":
-            raise ConfigurationError("the Hyperband strategy stops weak training jobs itself: leave "
-                                     "early_stopping_type='Off' (or use 'Auto' with another strategy)")
-        if strategy_config is not None and strategy != "Hyperband":
-            raise ConfigurationError("strategy_config configures Hyperband only: pass strategy='Hyperband' or drop it")
-        _check_positive("max_jobs", max_jobs, allow_none=True)
-        _check_positive("max_parallel_jobs", max_parallel_jobs)
-        if max_runtime_in_seconds is not None and not 120 <= max_runtime_in_seconds <= 15768000:
-            raise ConfigurationError(f"max_runtime_in_seconds must be from 120 to 15768000, got {max_runtime_in_seconds!r}")
-        if random_seed is not None and (not isinstance(random_seed, int) or random_seed < 0):
-            raise ConfigurationError(f"random_seed must be a non-negative integer, got {random_seed!r}")
-        if not hyperparameter_ranges:
-            raise ConfigurationError("hyperparameter_ranges is empty: map at least one hyperparameter name to an "
-                                     "IntegerParameter, ContinuousParameter or CategoricalParameter")
+        _check_arguments(strategy, objective_type, early_stopping_type, strategy_config, max_jobs, max_parallel_jobs,
+                         max_runtime_in_seconds, random_seed, hyperparameter_ranges)
         self.estimator = estimator
         self.objective_metric_name = objective_metric_name
         self._hyperparameter_ranges = dict(hyperparameter_ranges)
