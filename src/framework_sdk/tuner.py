@@ -20,9 +20,8 @@ import importlib
 import json
 import logging
 import sys
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO, Union
 
@@ -31,7 +30,7 @@ from .estimator import Estimator, EstimatorBase, Framework
 from .exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
 from .jobs import StartedJob
 from .metrics import compile_metric_definitions
-from .session import Session, format_tags
+from .session import Session, format_tags, waits
 from .tuning_strategies import OBJECTIVE_TYPES, STRATEGIES, Dimension, SearchSpace, hyperband_resources
 
 if TYPE_CHECKING:
@@ -604,13 +603,6 @@ def _json_or_text(text: str) -> Any:
 
 # ------------------------------------------------------------------------------------ waiting
 
-def _backoff(poll: float) -> Iterator[float]:
-    delay = min(0.5, poll)
-    while True:
-        yield delay
-        delay = min(delay * 2, poll)
-
-
 def progress_line(description: Mapping[str, Any]) -> str:
     """``<name>: <status> - N completed, N running, N failed, N stopped; best: <job> (<metric> = <value>)``."""
     counters = description.get("TrainingJobStatusCounters") or {}
@@ -677,23 +669,19 @@ def _follow_local(run: Any, logs: bool, timeout: float | None, out: TextIO) -> R
 
 
 def _poll(session: Session, name: str, poll: float, timeout: float | None, out: TextIO) -> Response:
-    deadline = None if timeout is None else time.monotonic() + timeout
-    printed = None
-    delays = _backoff(poll)
-    while True:
+    printed: list[str] = []
+
+    def describe() -> Response:
         description: Response = session.sagemaker_client.describe_hyper_parameter_tuning_job(
             HyperParameterTuningJobName=name)
         line = progress_line(description)
-        if line != printed:
+        if line not in printed[-1:]:  # a line per change, not per poll
             out.write(line + "\n")
             out.flush()
-            printed = line
-        if description["HyperParameterTuningJobStatus"] in _DONE:
-            return description
-        if deadline is not None and time.monotonic() >= deadline:
-            raise WaitTimeoutError(f"tuning job {name!r} is still {description['HyperParameterTuningJobStatus']} "
-                                   f"after {timeout} s; wait longer (timeout=...)")
-        threading.Event().wait(next(delays))
+            printed.append(line)
+        return description
+
+    return waits.wait(describe, "HyperParameterTuningJobStatus", _DONE, f"tuning job {name!r}", poll, timeout)
 
 
 # ---------------------------------------------------------------------------------- analytics

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,19 +18,10 @@ import pytest
 from framework_sdk import LocalSession
 from framework_sdk.chainer import Chainer
 from framework_sdk.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
+from test_chainer_e2e import EXAMPLE, _load_example_data  # the example script and its data
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "chainer_mnist"
 METRICS = [{"Name": "validation:accuracy", "Regex": r"validation accuracy: ([0-9.]+)"}]
 RANGES = {"learning-rate": ContinuousParameter(0.0005, 0.02, "Logarithmic"), "units": IntegerParameter(16, 64)}
-
-
-def _load_example_data():
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        import data
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    return data
 
 
 @pytest.fixture(scope="module")

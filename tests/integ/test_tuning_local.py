@@ -22,6 +22,7 @@ from framework_sdk.estimator import Framework
 from framework_sdk.exceptions import AWSError, UnexpectedStatusException
 from framework_sdk.tuner import (CategoricalParameter, ContinuousParameter, HyperbandStrategyConfig,
                                  HyperparameterTuner, StrategyConfig, WarmStartConfig, WarmStartTypes)
+from test_local_process import leftovers, processes_under  # the process backend's leftovers checks
 
 TRAIN = '''
 import json, os, sys, time
@@ -64,23 +65,6 @@ def work(tmp_path, monkeypatch, framework_python):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # tuning job records: this test's own
     return tmp_path
-
-
-def processes_under(folder):
-    """Pids of processes whose SAGEMAKER_BASE_DIR lies in ``folder``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if f"SAGEMAKER_BASE_DIR={folder}".encode() in environ:
-            found.append(entry.name)
-    return found
-
-
-def leftovers(work):
-    return [p.name for p in (work / "tmp").iterdir()] + processes_under(work / "tmp")
 
 
 @pytest.fixture
@@ -128,6 +112,22 @@ def test_grid_counts_failures_and_missing_objectives_as_sagemaker_does(session, 
     assert "algo-1 |" not in out  # the training jobs' own lines only when asked
     frame = tuner.analytics().dataframe()
     assert len(frame) == 3 and set(frame["ObjectiveStatus"]) == {"Succeeded", "Failed"}
+    # ListTrainingJobsForHyperParameterTuningJob: pages, filters and sorts as SageMaker's does
+    client, names = session.sagemaker_client, []
+    request = {"HyperParameterTuningJobName": name, "MaxResults": 2, "SortBy": "CreationTime"}
+    while True:
+        page = client.list_training_jobs_for_hyper_parameter_tuning_job(**request)
+        names += [summary["TrainingJobName"] for summary in page["TrainingJobSummaries"]]
+        if "NextToken" not in page:
+            break
+        request["NextToken"] = page["NextToken"]
+    assert names == sorted(names) and len(names) == 3
+    failed = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name,
+                                                                      StatusEquals="Failed")
+    assert [s["TrainingJobName"] for s in failed["TrainingJobSummaries"]] == [summaries["fail"]["TrainingJobName"]]
+    ranked = client.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending")
+    assert ranked["TrainingJobSummaries"][0]["TrainingJobName"] == summaries["ok"]["TrainingJobName"]
 
 
 def test_the_search_stops_when_its_first_jobs_all_fail(session, work, capsys):
@@ -303,14 +303,16 @@ def test_another_process_describes_lists_and_attaches(session, work):
 
 
 def _write_record(name, pid, status="InProgress"):
-    from framework_sdk.local import tuning_store
+    from framework_sdk.local import cleanup, tuning_store
 
     path = tuning_store.tuning_jobs_dir() / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"pid": pid, "summaries": [], "training_jobs": {}, "description": {
-        "HyperParameterTuningJobName": name, "HyperParameterTuningJobStatus": status,
-        "HyperParameterTuningJobConfig": {"Strategy": "Random", "ResourceLimits": {"MaxParallelTrainingJobs": 1}},
-        "CreationTime": {"$datetime": "2026-01-01T00:00:00+00:00"}}}))
+    description = {"HyperParameterTuningJobName": name, "HyperParameterTuningJobStatus": status,
+                   "HyperParameterTuningJobConfig": {"Strategy": "Random",
+                                                     "ResourceLimits": {"MaxParallelTrainingJobs": 1}},
+                   "CreationTime": {"$datetime": "2026-01-01T00:00:00+00:00"}}
+    path.write_text(json.dumps({"pid": pid, "owner": cleanup.identity(pid), "summaries": [], "training_jobs": {},
+                                "description": description}))
 
 
 def test_the_local_client_answers_as_sagemaker_would(session, work):

@@ -598,12 +598,7 @@ def list_page(jobs, request):
         raise client_error("ValidationException", f"SortBy {sort_by!r} is not one of {', '.join(keys)}",
                            "ListTrainingJobsForHyperParameterTuningJob")
     summaries.sort(key=keys[sort_by], reverse=request.get("SortOrder") == "Descending")
-    start = int(request.get("NextToken") or 0)
-    size = int(request.get("MaxResults") or 100)
-    page = {"TrainingJobSummaries": summaries[start:start + size]}
-    if start + size < len(summaries):
-        page["NextToken"] = str(start + size)
-    return page
+    return _page(summaries, request, "TrainingJobSummaries")
 
 
 def list_tuning_jobs(jobs, request):
@@ -628,9 +623,14 @@ def list_tuning_jobs(jobs, request):
             summary["HyperParameterTuningEndTime"] = description["HyperParameterTuningEndTime"]
         summaries.append(summary)
     summaries.sort(key=lambda s: s["CreationTime"], reverse=request.get("SortOrder", "Descending") == "Descending")
+    return _page(summaries, request, "HyperParameterTuningJobSummaries")
+
+
+def _page(items, request, key):
+    """The page of ``items`` a list request asks for: ``NextToken`` is an offset, ``MaxResults`` the size (100)."""
     start, size = int(request.get("NextToken") or 0), int(request.get("MaxResults") or 100)
-    page = {"HyperParameterTuningJobSummaries": summaries[start:start + size]}
-    if start + size < len(summaries):
+    page = {key: items[start:start + size]}
+    if start + size < len(items):
         page["NextToken"] = str(start + size)
     return page
 

@@ -17,7 +17,7 @@ import json
 import os
 import re
 
-from framework_sdk.local import registry
+from framework_sdk.local import cleanup, registry
 
 _RUNNING = ("InProgress", "Stopping")
 NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")  # SageMaker's, for tuning jobs (and file names here)
@@ -46,7 +46,8 @@ def write(name, record):
     path = tuning_jobs_dir() / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(dict(record, pid=os.getpid()), default=_encode))
+    record = dict(record, pid=os.getpid(), owner=cleanup.identity())  # owner: pid and start time (pids are reused)
+    temporary.write_text(json.dumps(record, default=_encode))
     os.replace(temporary, path)
 
 
@@ -59,7 +60,7 @@ def read(name):
     except (OSError, ValueError):
         return None
     description = record.get("description") or {}
-    if description.get("HyperParameterTuningJobStatus") in _RUNNING and not _alive(record.get("pid")):
+    if description.get("HyperParameterTuningJobStatus") in _RUNNING and not cleanup.alive(record.get("owner")):
         description["HyperParameterTuningJobStatus"] = "Failed"
         description["FailureReason"] = (f"the Python process that ran it (pid {record.get('pid')}) exited before "
                                         f"the tuning job ended")
@@ -89,17 +90,3 @@ def training_job(name):
     if record is None:
         return None
     return (record.get("training_jobs") or {}).get(name)
-
-
-def _alive(pid):
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, but another user's
-        return True
-    return True
