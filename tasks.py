@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The project's single entry script: `python3 tasks.py demo` and `python3 tasks.py test`.
+"""The project's single entry script: `python3 tasks.py demo`, `python3 tasks.py lint` and `python3 tasks.py test`.
 
 Each command creates (or reuses) the virtual environment `.venv`, installs the
 project into it, and runs there. Nothing needs to be installed by hand first.
@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+LINT_IMPORTS = VENV / ("Scripts/lint-imports.exe" if os.name == "nt" else "bin/lint-imports")
 
 
 def ensure_venv(extras):
@@ -41,15 +42,28 @@ def demo(args):
     run([str(PY), str(ROOT / "examples" / "demo.py"), *args])
 
 
-def test(args):
-    """Run the whole test suite: unit tier, then integration tier (with a real Docker engine)."""
+def lint(args):
+    """The linter (ruff), the layer contracts (import-linter, .importlinter) and the type checker (mypy); a finding
+    fails."""
     ensure_venv("test")
+    run([str(PY), "-m", "ruff", "check", *args])
+    run([str(LINT_IMPORTS), "--no-cache"])
+    if sys.version_info < (3, 10):
+        print("tasks: mypy skipped: it needs Python 3.10 or later", flush=True)
+        return
+    run([str(PY), "-m", "mypy"])
+
+
+def test(args):
+    """Run lint, then the whole test suite: unit tier, integration tier (with a real Docker engine), then the wheel
+    tier."""
+    lint([])
     run([str(PY), str(ROOT / "scripts" / "setup_test_host.py")])
-    result = subprocess.run([str(PY), "-m", "pytest", "-ra", "tests/unit", "tests/integ", *args], cwd=ROOT)
+    result = subprocess.run([str(PY), "-m", "pytest", "-ra", "tests/unit", "tests/integ", "tests/wheel", *args], cwd=ROOT)
     sys.exit(result.returncode)
 
 
-COMMANDS = {"demo": demo, "test": test}
+COMMANDS = {"demo": demo, "lint": lint, "test": test}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

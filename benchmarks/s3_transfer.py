@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _peers import peer_env, sagemaker_v2_python  # noqa: E402
+from _peers import peer_env, sagemaker_v2_python
 
 PEER = r"""
 import json, sys, time, boto3, sagemaker

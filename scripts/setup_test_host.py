@@ -20,7 +20,8 @@ from pathlib import Path
 PIDFILE = Path("/var/run/docker.pid")
 LOG = Path("/var/log/dockerd-framework-sdk.log")
 WAIT_SECONDS = 90
-MPI_REQUIREMENTS = Path(__file__).resolve().parents[1] / "containers" / "chainer" / "requirements-mpi.txt"
+MPI_REQUIREMENTS = (Path(__file__).resolve().parents[1] / "src" / "framework_sdk" / "images" / "chainer"
+                    / "requirements-mpi.txt")
 APT_PACKAGES = [
     "docker.io",        # the engine for the docker backend and the images
     "debootstrap",      # a local base image where no registry is reachable

@@ -131,14 +131,25 @@ def build_test_image(client, folder, repository, base_image):
 
 @pytest.fixture(scope="session")
 def decision_tree_image(docker_client, base_image):
-    """The bring-your-own decision-tree example image (containers/examples/decision-trees), built once a run."""
+    """The bring-your-own decision-tree example image (examples/byo-decision-trees), built once a run."""
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parents[1] / "containers" / "examples" / "decision-trees"
+    folder = Path(__file__).resolve().parents[1] / "examples" / "byo-decision-trees"
     tag = build_test_image(docker_client, folder, "fsdk-test-byo-decision-trees", base_image)
     yield tag
     if not os.environ.get("FSDK_KEEP_TEST_IMAGES"):
         remove_test_image(docker_client, tag)
+
+
+@pytest.fixture(scope="session")
+def indifferent_image(docker_client, base_image):
+    """The conformance tests' image that tells bad input from good in no way (tests/integ/test_conformance_indifferent_image)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent / "integ" / "test_conformance_indifferent_image"
+    tag = build_test_image(docker_client, folder, "fsdk-test-conformance-indifferent", base_image)
+    yield tag
+    remove_test_image(docker_client, tag)
 
 
 def remove_test_image(client, tag):

@@ -10,7 +10,6 @@ import os
 import chainer
 import chainer.links as L
 import chainermn
-import numpy as np
 from chainer import serializers, training
 
 from train import MLP, load, model_fn  # noqa: F401  (model_fn serves the saved model)

@@ -12,22 +12,31 @@ package (``CreateModelPackage``, waited for), which is what ``AlgorithmEstimator
 does. Both run on AWS SageMaker only: a local run of the same image is
 ``Estimator(image_uri=<the algorithm's TrainingImage>, ..., instance_type="local")``.
 """
+from __future__ import annotations
+
 import threading
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import naming
-from .estimator import EstimatorBase, is_local
+from .estimator import EstimatorBase
 from .exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
 from .inputs import input_data_config
+from .jobs import is_local
 from .model import Model
 from .specs import create_model_package, validate_channels, validate_hyperparameters
+
+if TYPE_CHECKING:
+    from ._types import Inputs, Request, Response
+    from .predictor import Predictor
 
 _LOCAL_ADVICE = ("algorithms and model packages run on AWS SageMaker; to try the same image on this machine "
                  "use Estimator(image_uri=<its TrainingImage>, instance_type='local') or Model(image_uri=..., "
                  "model_data='file://...')")
 
 
-def _short_name(arn_or_name):
+def _short_name(arn_or_name: str) -> str:
     """``arn:aws:sagemaker:...:algorithm/decision-trees`` -> ``decision-trees``."""
     return arn_or_name.rsplit("/", 1)[-1]
 
@@ -35,8 +44,9 @@ def _short_name(arn_or_name):
 class AlgorithmEstimator(EstimatorBase):
     """Train with a SageMaker algorithm resource (yours, or one from AWS Marketplace)."""
 
-    def __init__(self, algorithm_arn, role=None, instance_count=None, instance_type=None, hyperparameters=None,
-                 **kwargs):
+    def __init__(self, algorithm_arn: str, role: str | None = None, instance_count: int | None = None,
+                 instance_type: str | None = None, hyperparameters: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
         if not algorithm_arn:
             raise ConfigurationError("algorithm_arn is required: the ARN or name of a SageMaker algorithm")
         if is_local(instance_type):
@@ -49,34 +59,37 @@ class AlgorithmEstimator(EstimatorBase):
         if supported and instance_type not in supported:
             raise ConfigurationError(f"algorithm {_short_name(algorithm_arn)!r} does not train on {instance_type!r}; "
                                      f"use one of {', '.join(supported)}")
-        if instance_count > 1 and not spec.get("SupportsDistributedTraining"):
+        if self.instance_count > 1 and not spec.get("SupportsDistributedTraining"):
             raise ConfigurationError(f"algorithm {_short_name(algorithm_arn)!r} does not support distributed "
                                      f"training; use instance_count=1")
-        self._hyperparameters = {}
+        self._hyperparameters: dict[str, Any] = {}
         self.set_hyperparameters(**(hyperparameters or {}))
 
     @property
-    def training_specification(self):
+    def training_specification(self) -> Response:
         """The algorithm's ``TrainingSpecification`` (from ``DescribeAlgorithm``)."""
-        return self.algorithm["TrainingSpecification"]
+        specification: Response = self.algorithm["TrainingSpecification"]
+        return specification
 
-    def training_image_uri(self):
-        return self.training_specification["TrainingImage"]
+    def training_image_uri(self) -> str:
+        image: str = self.training_specification["TrainingImage"]
+        return image
 
-    def _base_name(self):
+    def _base_name(self) -> str:
         return self.base_job_name or naming.sanitize(_short_name(self.algorithm_arn))
 
-    def set_hyperparameters(self, **kwargs):
+    def set_hyperparameters(self, **kwargs: Any) -> None:
         """Add hyperparameters; unknown names, wrong types and out-of-range values are refused at once."""
         merged = {**self._hyperparameters, **kwargs}
         validate_hyperparameters(self.training_specification, merged, check_required=False)
         self._hyperparameters = merged
 
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, str]:
         """The job's hyperparameters as strings, the algorithm's defaults filled in; required ones checked."""
-        return validate_hyperparameters(self.training_specification, self._hyperparameters)
+        values: dict[str, str] = validate_hyperparameters(self.training_specification, self._hyperparameters)
+        return values
 
-    def _training_request(self, job_name, inputs):
+    def _training_request(self, job_name: str, inputs: Inputs | None) -> Request:
         channels = input_data_config(inputs, self.local_mode)
         validate_channels(self.training_specification, [c["ChannelName"] for c in channels], self.input_mode)
         self.hyperparameters()  # a missing required hyperparameter is an error before anything is staged
@@ -87,14 +100,16 @@ class AlgorithmEstimator(EstimatorBase):
         algorithm["AlgorithmName"] = self.algorithm_arn
         return request
 
-    def create_model(self, role=None, predictor_cls=None, env=None, name=None, **kwargs):
+    def create_model(self, role: str | None = None, predictor_cls: type[Predictor] | None = None,
+                     env: Mapping[str, str] | None = None, name: str | None = None, **kwargs: Any) -> ModelPackage:
         """A :class:`ModelPackage` of the latest job's model, served by the algorithm's inference spec."""
         return ModelPackage(role or self.role, model_data=self.model_data, algorithm_arn=self.algorithm_arn,
                             predictor_cls=predictor_cls, env=env, name=name,
                             sagemaker_session=self.sagemaker_session, **kwargs)
 
     @classmethod
-    def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
+    def _prepare_init_params_from_job_description(cls, job_details: Response,
+                                                  model_channel_name: str | None = None) -> dict[str, Any]:
         params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
         params.pop("image_uri", None)
         params.pop("metric_definitions", None)
@@ -109,8 +124,9 @@ class ModelPackage(Model):
     Network isolation is on by default, as AWS Marketplace packages require.
     """
 
-    def __init__(self, role=None, model_data=None, algorithm_arn=None, model_package_arn=None,
-                 enable_network_isolation=True, package_wait_timeout=1800, **kwargs):
+    def __init__(self, role: str | None = None, model_data: str | None = None, algorithm_arn: str | None = None,
+                 model_package_arn: str | None = None, enable_network_isolation: bool = True,
+                 package_wait_timeout: float = 1800, **kwargs: Any) -> None:
         if model_package_arn is None and algorithm_arn is None:
             raise ConfigurationError("give model_package_arn (a model package to deploy), or algorithm_arn and "
                                      "the model_data it trained")
@@ -122,39 +138,40 @@ class ModelPackage(Model):
         self.model_package_arn = model_package_arn
         self.package_wait_timeout = package_wait_timeout
 
-    def _init_session(self, instance_type):
+    def _init_session(self, instance_type: str | None) -> bool:
         if is_local(instance_type) or getattr(self.sagemaker_session, "local_mode", False):
             raise ConfigurationError(_LOCAL_ADVICE)
         return super()._init_session(instance_type)
 
-    def _default_name(self):
-        return naming.name_from_base(_short_name(self.model_package_arn or self.algorithm_arn))
+    def _default_name(self) -> str:
+        return naming.name_from_base(_short_name(self.model_package_arn or self.algorithm_arn or "model-package"))
 
-    def serving_image_uri(self, instance_type=None):
+    def serving_image_uri(self, instance_type: str | None = None) -> str:
         raise ConfigurationError("a model package names its own images; see DescribeModelPackage")
 
-    def prepare_container_def(self, instance_type=None):
-        container = {"ModelPackageName": self._ensure_model_package()}
+    def prepare_container_def(self, instance_type: str | None = None) -> Request:
+        container: Request = {"ModelPackageName": self._ensure_model_package()}
         if self.env:
             container["Environment"] = {str(k): str(v) for k, v in self.env.items()}
         return container
 
-    def _ensure_model_package(self):
+    def _ensure_model_package(self) -> str:
         """The package ARN; for an algorithm's model, ``CreateModelPackage`` first and wait until it is Completed."""
         if self.model_package_arn is None:
+            assert self.algorithm_arn  # __init__ checked: a package ARN or an algorithm's
             name = naming.name_from_base(_short_name(self.algorithm_arn))
-            arn = create_model_package(self.sagemaker_session, name, algorithm_name=self.algorithm_arn,
+            arn = create_model_package(self._session, name, algorithm_name=self.algorithm_arn,
                                        model_data=self.model_data)
             self._wait_for_package(name)
             self.model_package_arn = arn
         return self.model_package_arn
 
-    def _wait_for_package(self, name, first_delay=0.5, max_delay=15.0):
-        client = self.sagemaker_session.sagemaker_client
+    def _wait_for_package(self, name: str, first_delay: float = 0.5, max_delay: float = 15.0) -> Response:
+        client = self._session.sagemaker_client
         deadline = time.monotonic() + self.package_wait_timeout
         delay = first_delay
         while True:
-            description = client.describe_model_package(ModelPackageName=name)
+            description: Response = client.describe_model_package(ModelPackageName=name)
             status = description["ModelPackageStatus"]
             if status == "Completed":
                 return description

@@ -28,7 +28,20 @@ CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "app
 FRAMEWORK_ESTIMATORS = {"chainer": ("framework_sdk.chainer", "Chainer")}
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command group: an error of ours (any ``SDKError``) from any command ends it with
+    ``Error: <message>`` and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        from framework_sdk.exceptions import SDKError
+
+        try:
+            return super().invoke(ctx)
+        except SDKError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="framework-sdk")
 @click.option("-v", "--verbose", is_flag=True, help="Show debug logs.")
 def main(verbose):
@@ -42,7 +55,7 @@ def main(verbose):
 
 @main.group()
 def images():
-    """Build and list the framework images (the folders under containers/)."""
+    """Build and list the framework images (the definitions shipped in framework_sdk.images)."""
 
 
 @images.command("build")
@@ -53,7 +66,7 @@ def images():
                    "when no registry can be reached).")
 @click.option("--verbose", "-v", is_flag=True, help="Show every line of the build output.")
 def images_build(names, no_cache, base_image, verbose):
-    """Build the images NAMES (folders under containers/: chainer, python; default: all).
+    """Build the images NAMES (chainer, python; default: all).
 
     Builds are cached: unchanged inputs take seconds. Prints each image's tag, size, build
     time and cached steps. A CA bundle named by PIP_CERT, REQUESTS_CA_BUNDLE or SSL_CERT_FILE
@@ -442,13 +455,13 @@ def serve(image_or_framework, model_data, entry_point, source_dir, framework_ver
             click.echo(f"starting endpoint {endpoint_name} ({instance_count} instance(s) on the "
                        f"{session.backend_name} backend); waiting for /ping ...", err=True)
             model.deploy(instance_count, instance_type, endpoint_name=endpoint_name)
-            endpoint = session.sagemaker_client.endpoints[endpoint_name]
-            _follow(endpoint.servers.logs)
+            endpoint = session.local_endpoint(endpoint_name)
+            _follow(endpoint.logs)
             click.echo(f"endpoint {endpoint_name} is serving at {', '.join(endpoint.urls)}")
             click.echo(f"  predict: framework-sdk predict --endpoint {endpoint_name} --content-type text/csv FILE"
                        f"   (Ctrl-C stops it)")
             try:
-                exited = _wait_for_exit(endpoint.servers.hosts)
+                exited = _wait_for_exit(endpoint.hosts)
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the normal way to stop a foreground server
                 exited = None
                 click.echo(f"\nstopping endpoint {endpoint_name} ...", err=True)
@@ -653,15 +666,19 @@ def check(image, channel, hyperparameters, environment, model_dir, timeout, entr
 
     Runs `train` against generated /opt/ml trees (valid, empty and garbage channels) and
     `serve` on the model it wrote: /ping readiness, CSV/JSON/NPY, 415/400/406/413 answers,
-    serving on after bad requests, /execution-parameters, SIGTERM. Prints a table of
-    passes, warnings and failures; exits 1 when a check fails.
+    serving on after bad requests, /execution-parameters, SIGTERM; and makes sure a user's
+    requirements cannot replace `train` or `serve`. A bad-input check passes only when the
+    image handled the valid input (otherwise it is skipped, with the reason). Prints a table
+    of passes, warnings, failures and skips; exits 1 when a check fails.
 
     A framework image (framework-sdk-python, framework-sdk-chainer) runs your script: pass
-    --entry-point (and --source-dir). The generated data is CSV, label first, then four
-    numeric features (three classes); the script reads the 'training' channel.
+    --entry-point (and --source-dir). Without it the check says so and runs the framework's
+    built-in script. The generated data is CSV, label first, then four numeric features
+    (three classes); the script reads the 'training' channel.
 
     \b
       framework-sdk check decision-trees:latest
+      framework-sdk check framework-sdk-chainer:7.8.1-cpu-py3
       framework-sdk check framework-sdk-python:3.11-cpu-py3 --entry-point centroids.py --source-dir src
     """
     from framework_sdk.conformance import ConformanceError, format_table, passed
@@ -680,7 +697,8 @@ def check(image, channel, hyperparameters, environment, model_dir, timeout, entr
         results = run_check(image, channel=channel, hyperparameters=pairs["--hp"], environment=pairs["--env"],
                             model_dir=model_dir, timeout=timeout, entry_point=entry_point, source_dir=source_dir,
                             serving_entry_point=serving_entry_point,
-                            progress=lambda result: click.echo(f"  {result.status:4}  {result.name}", err=True))
+                            progress=lambda result: click.echo(f"  {result.status:4}  {result.name}", err=True),
+                            notice=lambda text: click.echo(text, err=True))
     except ConformanceError as error:
         raise click.ClickException(str(error)) from error
     click.echo(format_table(results))

@@ -28,62 +28,42 @@ Hooks for framework estimators (``framework_sdk.chainer.Chainer`` is one)::
 ``Framework`` already restores ``entry_point``, ``source_dir``, ``container_log_level``,
 ``framework_version`` and ``py_version`` (from the image tag) in ``attach``.
 """
+from __future__ import annotations
+
 import json
 import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import image_uris, naming
 from .exceptions import ConfigurationError
 from .inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
+from .jobs import TrainingJob, resolve_session
+from .metrics import cloudwatch_metrics
+from .model import FrameworkModel, Model
+from .packaging import SOURCEDIR, check_dependencies, local_code_dir, pack_sourcedir, resolve_entry_point
+from .session import Session, check_log_type, format_tags, parse_s3_uri, s3_uri
+from .transformer import Transformer
+
+if TYPE_CHECKING:
+    import tempfile
+
+    from typing_extensions import Self
+
+    from ._types import Inputs, Request, Response, Tags
+    from .metrics import MetricsCollector
+    from .predictor import Predictor
+    from .serializers import BaseDeserializer, BaseSerializer
 
 LOGGER = logging.getLogger(__name__)
 
-LOCAL_INSTANCE_TYPES = ("local", "local_gpu")
 _RUNNING = ("InProgress", "Stopping")
-
-
-def is_local(instance_type):
-    return instance_type in LOCAL_INSTANCE_TYPES
-
-
-def resolve_session(sagemaker_session, instance_type):
-    """The session to use: the given one (checked against ``instance_type``), or a new one.
-
-    A ``local``/``local_gpu`` instance type needs a ``LocalSession`` (made when none is given);
-    any other instance type needs an AWS ``Session``.
-    """
-    local = is_local(instance_type)
-    if sagemaker_session is None:
-        if local:
-            from .local import LocalSession
-
-            return LocalSession()
-        from .session import Session
-
-        return Session()
-    if local and not sagemaker_session.local_mode:
-        raise ConfigurationError(
-            f"instance_type {instance_type!r} runs on this machine and needs a LocalSession: pass "
-            f"sagemaker_session=framework_sdk.LocalSession() or leave sagemaker_session unset")
-    if instance_type and not local and sagemaker_session.local_mode:
-        raise ConfigurationError(
-            f"instance_type {instance_type!r} runs on AWS SageMaker but the session is a LocalSession: use "
-            f"instance_type='local' (or 'local_gpu'), or pass an AWS Session")
-    return sagemaker_session
-
-
-def format_tags(tags):
-    """``{'k': 'v'}`` or ``[{'Key': 'k', 'Value': 'v'}]`` -> the list form SageMaker takes."""
-    if not tags:
-        return []
-    if isinstance(tags, dict):
-        return [{"Key": str(key), "Value": str(value)} for key, value in tags.items()]
-    return [dict(tag) for tag in tags]
 
 
 _HYPERPARAMETER_LIMITS = (100, 256, 2500)  # entries, key length, value length (SageMaker's limits)
 
 
-def check_hyperparameters(hyperparameters):
+def check_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, str]:
     """Return the request's ``HyperParameters`` unchanged, or raise naming the one SageMaker would refuse."""
     entries, key_length, value_length = _HYPERPARAMETER_LIMITS
     if len(hyperparameters) > entries:
@@ -101,9 +81,9 @@ def check_hyperparameters(hyperparameters):
     return hyperparameters
 
 
-def _json_hyperparameter(key, value):
+def _json_hyperparameter(key: object, value: object) -> str:
     """``value`` as JSON; numpy scalars and arrays become numbers and lists."""
-    def plain(item):
+    def plain(item: Any) -> Any:
         if hasattr(item, "tolist"):  # numpy scalars and arrays, without importing numpy
             return item.tolist()
         raise ConfigurationError(f"hyperparameter {key!r} is a {type(item).__name__}, which has no JSON form; "
@@ -112,40 +92,9 @@ def _json_hyperparameter(key, value):
     return json.dumps(value, default=plain)
 
 
-def _check_range(name, value, low, high):
+def _check_range(name: str, value: object, low: int, high: int) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
         raise ConfigurationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
-
-
-class StartedJob:
-    """A job that has been started: its ``name`` (also ``job_name``) and the session that runs it."""
-
-    def __init__(self, sagemaker_session, name):
-        self.sagemaker_session = sagemaker_session
-        self.name = name
-
-    @property
-    def job_name(self):
-        return self.name
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.name!r})"
-
-
-class TrainingJob(StartedJob):
-    """A started training job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
-
-    def describe(self):
-        return self.sagemaker_session.describe_training_job(self.name)
-
-    def wait(self, logs="All"):
-        """Block until the job ends (streaming its logs unless ``logs`` is ``'None'``/False)."""
-        if logs and logs != "None":
-            return self.sagemaker_session.logs_for_job(self.name, wait=True, log_type=logs)
-        return self.sagemaker_session.wait_for_job(self.name)
-
-    def stop(self):
-        self.sagemaker_session.sagemaker_client.stop_training_job(TrainingJobName=self.name)
 
 
 class EstimatorBase:
@@ -159,15 +108,19 @@ class EstimatorBase:
     hook or profiler is ever configured.
     """
 
-    def __init__(self, role=None, instance_count=None, instance_type=None, volume_size=30,
-                 volume_kms_key=None, max_run=24 * 60 * 60, input_mode="File", output_path=None,
-                 output_kms_key=None, base_job_name=None, sagemaker_session=None, tags=None,
-                 subnets=None, security_group_ids=None, model_uri=None, model_channel_name="model",
-                 metric_definitions=None, encrypt_inter_container_traffic=False,
-                 use_spot_instances=False, max_wait=None, checkpoint_s3_uri=None,
-                 checkpoint_local_path=None, enable_network_isolation=False, environment=None,
-                 max_retry_attempts=None, keep_alive_period_in_seconds=None, enable_sagemaker_metrics=None,
-                 debugger_hook_config=None, disable_profiler=False):
+    def __init__(self, role: str | None = None, instance_count: int | None = None, instance_type: str | None = None,
+                 volume_size: int = 30, volume_kms_key: str | None = None, max_run: int = 24 * 60 * 60,
+                 input_mode: str = "File", output_path: str | None = None, output_kms_key: str | None = None,
+                 base_job_name: str | None = None, sagemaker_session: Session | None = None, tags: Tags | None = None,
+                 subnets: Sequence[str] | None = None, security_group_ids: Sequence[str] | None = None,
+                 model_uri: str | None = None, model_channel_name: str = "model",
+                 metric_definitions: Sequence[Mapping[str, str]] | None = None,
+                 encrypt_inter_container_traffic: bool = False, use_spot_instances: bool = False,
+                 max_wait: int | None = None, checkpoint_s3_uri: str | None = None,
+                 checkpoint_local_path: str | None = None, enable_network_isolation: bool = False,
+                 environment: Mapping[str, str] | None = None, max_retry_attempts: int | None = None,
+                 keep_alive_period_in_seconds: int | None = None, enable_sagemaker_metrics: bool | None = None,
+                 debugger_hook_config: bool | None = None, disable_profiler: bool = False) -> None:
         if not instance_type:
             raise ConfigurationError("instance_type is required: an ML instance type such as 'ml.m5.xlarge', "
                                      "or 'local' to run on this machine")
@@ -225,30 +178,30 @@ class EstimatorBase:
         self.enable_sagemaker_metrics = enable_sagemaker_metrics
         self.debugger_hook_config = debugger_hook_config
         self.disable_profiler = disable_profiler
-        self.latest_training_job = None
-        self._current_job_name = None
+        self.latest_training_job: TrainingJob | None = None
+        self._current_job_name: str | None = None
 
     # ---------------------------------------------------------------- subclass hooks
 
-    def training_image_uri(self):
+    def training_image_uri(self) -> str:
         raise NotImplementedError
 
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, str]:
         """The ``HyperParameters`` of the request: a dict of strings."""
         raise NotImplementedError
 
-    def create_model(self, **kwargs):
+    def create_model(self, **kwargs: Any) -> Model:
         raise NotImplementedError
 
-    def _stage_code(self, job_name):
+    def _stage_code(self, job_name: str) -> None:
         """Prepare training code before the request (frameworks upload their sources here)."""
 
     # ------------------------------------------------------------------------ training
 
-    def _base_name(self):
+    def _base_name(self) -> str:
         return self.base_job_name or naming.base_name_from_image(self.training_image_uri())
 
-    def _check_credentials(self, uris):
+    def _check_credentials(self, uris: Iterable[tuple[str, str | None]]) -> None:
         """In local mode, ``s3://`` locations need AWS credentials: say so before anything starts."""
         if not self.local_mode:
             return
@@ -256,7 +209,7 @@ class EstimatorBase:
             if uri_scheme(uri) == "s3":
                 self.sagemaker_session.require_credentials(f"{what} {uri!r}")
 
-    def _training_request(self, job_name, inputs):
+    def _training_request(self, job_name: str, inputs: Inputs | None) -> Request:
         channels = input_data_config(inputs, self.local_mode)
         if self.model_uri:
             model_input = TrainingInput(self.model_uri, input_mode="File",
@@ -271,12 +224,12 @@ class EstimatorBase:
         if self.output_path is None:
             self.output_path = session.default_output_path()
         self._stage_code(job_name)
-        algorithm = {"TrainingImage": self.training_image_uri(), "TrainingInputMode": self.input_mode}
+        algorithm: Request = {"TrainingImage": self.training_image_uri(), "TrainingInputMode": self.input_mode}
         if self.metric_definitions:
             algorithm["MetricDefinitions"] = list(self.metric_definitions)
         if self.enable_sagemaker_metrics is not None:
             algorithm["EnableSageMakerMetricsTimeSeries"] = bool(self.enable_sagemaker_metrics)
-        request = {
+        request: Request = {
             "TrainingJobName": job_name,
             "AlgorithmSpecification": algorithm,
             "OutputDataConfig": {"S3OutputPath": self.output_path},
@@ -304,7 +257,7 @@ class EstimatorBase:
         if self.tags:
             request["Tags"] = self.tags
         if self.subnets:
-            request["VpcConfig"] = {"Subnets": list(self.subnets), "SecurityGroupIds": list(self.security_group_ids)}
+            request["VpcConfig"] = {"Subnets": list(self.subnets), "SecurityGroupIds": list(self.security_group_ids or ())}
         if self.use_spot_instances:
             request["EnableManagedSpotTraining"] = True
             request["StoppingCondition"]["MaxWaitTimeInSeconds"] = self.max_wait
@@ -318,14 +271,17 @@ class EstimatorBase:
             request["EnableInterContainerTrafficEncryption"] = True
         return request
 
-    def fit(self, inputs=None, wait=True, logs="All", job_name=None):
+    def fit(self, inputs: Inputs | None = None, wait: bool = True, logs: str | bool = "All",
+            job_name: str | None = None) -> None:
         """Start a training job on ``inputs`` and, with ``wait``, follow it to the end.
 
         ``inputs``: an ``s3://`` URI (channel ``training``), a :class:`~framework_sdk.TrainingInput`,
-        or a dict of channel name to either; ``file://`` URIs in local mode. ``logs`` (``'All'``,
-        True, False or ``'None'``) streams the job's logs while waiting. A failed job raises
+        or a dict of channel name to either; ``file://`` URIs in local mode. ``logs`` says what to print
+        while waiting, as ``log_type`` of :meth:`Session.logs_for_job` does (``'All'``, ``'Training'``,
+        ``'Rules'``, ``'None'``, True or False). A failed job raises
         :class:`~framework_sdk.exceptions.UnexpectedStatusException` carrying its ``FailureReason``.
         """
+        check_log_type(logs)  # before the job starts
         job_name = naming.validate(job_name, "job_name") if job_name else naming.name_from_base(self._base_name())
         request = self._training_request(job_name, inputs)
         self.sagemaker_session.sagemaker_client.create_training_job(**request)
@@ -335,45 +291,42 @@ class EstimatorBase:
             self.latest_training_job.wait(logs=logs)
         return None
 
-    def _ensure_latest_training_job(self):
+    def _ensure_latest_training_job(self) -> TrainingJob:
         if self.latest_training_job is None:
             raise ConfigurationError("no training job yet: call fit() first, or attach() to an existing job")
+        return self.latest_training_job
 
-    def wait(self, logs="All"):
+    def wait(self, logs: str | bool = "All") -> Response:
         """Wait for the latest training job to end (streaming logs by default)."""
-        self._ensure_latest_training_job()
-        return self.latest_training_job.wait(logs=logs)
+        return self._ensure_latest_training_job().wait(logs=logs)
 
-    def logs(self):
+    def logs(self) -> Response:
         """Stream the latest training job's logs until it ends."""
-        self._ensure_latest_training_job()
-        return self.sagemaker_session.logs_for_job(self.latest_training_job.name, wait=True)
+        return self.sagemaker_session.logs_for_job(self._ensure_latest_training_job().name, wait=True)
 
-    def describe(self):
-        self._ensure_latest_training_job()
-        return self.latest_training_job.describe()
+    def describe(self) -> Response:
+        return self._ensure_latest_training_job().describe()
 
-    def stop_training_job(self):
-        self._ensure_latest_training_job()
-        self.latest_training_job.stop()
+    def stop_training_job(self) -> None:
+        self._ensure_latest_training_job().stop()
 
     @property
-    def model_data(self):
+    def model_data(self) -> str:
         """The ``model.tar.gz`` URI of the latest training job."""
-        self._ensure_latest_training_job()
-        description = self.latest_training_job.describe()
-        artifacts = description.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+        job = self._ensure_latest_training_job()
+        description = job.describe()
+        artifacts: str | None = description.get("ModelArtifacts", {}).get("S3ModelArtifacts")
         if artifacts:
             return artifacts
         status = description.get("TrainingJobStatus")
         if status in _RUNNING:
-            raise ConfigurationError(f"training job {self.latest_training_job.name!r} is {status}; its model "
+            raise ConfigurationError(f"training job {job.name!r} is {status}; its model "
                                      f"exists once it completes (estimator.wait())")
-        raise ConfigurationError(f"training job {self.latest_training_job.name!r} ended {status} without a model: "
+        raise ConfigurationError(f"training job {job.name!r} ended {status} without a model: "
                                  f"{description.get('FailureReason', 'no reason given')}")
 
     @property
-    def training_job_analytics(self):
+    def training_job_analytics(self) -> MetricsCollector:
         """The metric series of the latest training job, as a :class:`~framework_sdk.MetricsCollector`.
 
         SageMaker v2's name. ``.dataframe()`` gives ``timestamp`` (seconds since the job started),
@@ -382,27 +335,27 @@ class EstimatorBase:
         matplotlib) go with it. Locally the values come from ``metric_definitions`` applied to
         every log line, live while the job runs; on AWS from CloudWatch.
         """
-        self._ensure_latest_training_job()
-        name = self.latest_training_job.name
+        latest = self._ensure_latest_training_job()
+        name = latest.name
         if self.local_mode:
             job = getattr(self.sagemaker_session.sagemaker_client, "training_jobs", {}).get(name)
             if job is None:
                 raise ConfigurationError(f"local training job {name!r} ran in another Python process; its "
                                          "metrics live only in the process that ran it")
-            return job.metrics
-        from .metrics import cloudwatch_metrics
-
-        return cloudwatch_metrics(self.sagemaker_session, self.latest_training_job.describe())
+            metrics: MetricsCollector = job.metrics
+            return metrics
+        return cloudwatch_metrics(self.sagemaker_session, latest.describe())
 
     # -------------------------------------------------------------------------- attach
 
     @classmethod
-    def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
+    def _prepare_init_params_from_job_description(cls, job_details: Response,
+                                                  model_channel_name: str | None = None) -> dict[str, Any]:
         """Constructor arguments that rebuild an estimator from a ``DescribeTrainingJob`` response."""
         resources = job_details["ResourceConfig"]
         stopping = job_details.get("StoppingCondition", {})
         algorithm = job_details["AlgorithmSpecification"]
-        params = {
+        params: dict[str, Any] = {
             "role": job_details.get("RoleArn"),
             "instance_count": resources.get("InstanceCount", 1),
             "instance_type": resources.get("InstanceType"),
@@ -446,11 +399,10 @@ class EstimatorBase:
         return params
 
     @classmethod
-    def attach(cls, training_job_name, sagemaker_session=None, model_channel_name="model"):
+    def attach(cls, training_job_name: str, sagemaker_session: Session | None = None,
+               model_channel_name: str = "model") -> Self:
         """Rebuild an estimator from an existing training job; if it is still running, stream its logs to the end."""
         if sagemaker_session is None:
-            from .session import Session
-
             sagemaker_session = Session()
         description = sagemaker_session.describe_training_job(training_job_name)
         params = cls._prepare_init_params_from_job_description(description, model_channel_name)
@@ -464,17 +416,19 @@ class EstimatorBase:
 
     # ------------------------------------------------------------------ deploy, batch
 
-    def _completed_job_name(self):
-        self._ensure_latest_training_job()
-        status = self.latest_training_job.describe().get("TrainingJobStatus")
+    def _completed_job_name(self) -> str:
+        job = self._ensure_latest_training_job()
+        status = job.describe().get("TrainingJobStatus")
         if status != "Completed":
-            raise ConfigurationError(f"training job {self.latest_training_job.name!r} is {status}, not Completed; "
+            raise ConfigurationError(f"training job {job.name!r} is {status}, not Completed; "
                                      f"only a completed job has a model to deploy (estimator.wait())")
-        return self.latest_training_job.name
+        return job.name
 
-    def deploy(self, initial_instance_count=None, instance_type=None, serializer=None, deserializer=None,
-               accelerator_type=None, endpoint_name=None, wait=True, model_name=None, kms_key=None,
-               tags=None, **kwargs):
+    def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
+               serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
+               accelerator_type: str | None = None, endpoint_name: str | None = None, wait: bool = True,
+               model_name: str | None = None, kms_key: str | None = None, tags: Tags | None = None,
+               **kwargs: Any) -> Predictor:
         """Create a model from the latest training job, deploy it to an endpoint and return its predictor.
 
         Model and endpoint get a fresh name from the base job name (so deploying twice makes two
@@ -493,9 +447,13 @@ class EstimatorBase:
                             endpoint_name=endpoint_name or default_name, tags=tags or self.tags,
                             kms_key=kms_key, wait=wait)
 
-    def transformer(self, instance_count, instance_type, strategy=None, assemble_with=None, output_path=None,
-                    output_kms_key=None, accept=None, env=None, max_concurrent_transforms=None,
-                    max_payload=None, tags=None, role=None, volume_kms_key=None, model_name=None, **kwargs):
+    def transformer(self, instance_count: int, instance_type: str, strategy: str | None = None,
+                    assemble_with: str | None = None, output_path: str | None = None,
+                    output_kms_key: str | None = None, accept: str | None = None,
+                    env: Mapping[str, str] | None = None, max_concurrent_transforms: int | None = None,
+                    max_payload: int | None = None, tags: Tags | None = None, role: str | None = None,
+                    volume_kms_key: str | None = None, model_name: str | None = None,
+                    **kwargs: Any) -> Transformer:
         """A :class:`~framework_sdk.Transformer` for batch inference with the latest job's model."""
         if model_name is not None:
             naming.validate(model_name, "model_name")
@@ -504,8 +462,6 @@ class EstimatorBase:
         model.name = model_name or job_name
         tags = tags or self.tags
         model._create_sagemaker_model(instance_type, tags=tags)
-        from .transformer import Transformer
-
         return Transformer(model.name, instance_count, instance_type, strategy=strategy,
                            assemble_with=assemble_with, output_path=output_path, output_kms_key=output_kms_key,
                            accept=accept, max_concurrent_transforms=max_concurrent_transforms,
@@ -520,27 +476,28 @@ class Estimator(EstimatorBase):
     hyperparameter values are sent as strings (``str(value)``).
     """
 
-    def __init__(self, image_uri, role=None, instance_count=None, instance_type=None, hyperparameters=None,
-                 **kwargs):
+    def __init__(self, image_uri: str, role: str | None = None, instance_count: int | None = None,
+                 instance_type: str | None = None, hyperparameters: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
         if not image_uri:
             raise ConfigurationError("image_uri is required: the training image to run")
         self.image_uri = image_uri
         self._hyperparameters = dict(hyperparameters or {})
         super().__init__(role=role, instance_count=instance_count, instance_type=instance_type, **kwargs)
 
-    def training_image_uri(self):
+    def training_image_uri(self) -> str:
         return self.image_uri
 
-    def set_hyperparameters(self, **kwargs):
+    def set_hyperparameters(self, **kwargs: Any) -> None:
         self._hyperparameters.update(kwargs)
 
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, str]:
         return {str(key): str(value) for key, value in self._hyperparameters.items()}
 
-    def create_model(self, role=None, image_uri=None, predictor_cls=None, env=None, name=None, **kwargs):
+    def create_model(self, role: str | None = None, image_uri: str | None = None,
+                     predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
+                     name: str | None = None, **kwargs: Any) -> Model:
         """A :class:`~framework_sdk.Model` of the latest job's artifacts served by ``image_uri`` (default: the training image)."""
-        from .model import Model
-
         return Model(image_uri or self.image_uri, self.model_data, role or self.role,
                      predictor_cls=predictor_cls, env=env, name=name,
                      sagemaker_session=self.sagemaker_session, **kwargs)
@@ -563,15 +520,16 @@ class Framework(EstimatorBase):
     :meth:`_framework_hyperparameters`, and every value is JSON-encoded.
     """
 
-    _framework_name = None
-    predictor_cls = None  # None: framework_sdk.Predictor
-    model_cls = None  # None: framework_sdk.FrameworkModel
+    _framework_name: str | None = None
+    predictor_cls: type[Predictor] | None = None  # None: framework_sdk.Predictor
+    model_cls: type[FrameworkModel] | None = None  # None: framework_sdk.FrameworkModel
 
-    def __init__(self, entry_point, source_dir=None, hyperparameters=None, container_log_level=logging.INFO,
-                 code_location=None, image_uri=None, dependencies=None, framework_version=None,
-                 py_version=None, role=None, instance_count=None, instance_type=None, **kwargs):
-        from .packaging import check_dependencies, resolve_entry_point
-
+    def __init__(self, entry_point: str, source_dir: str | None = None,
+                 hyperparameters: Mapping[str, Any] | None = None, container_log_level: int = logging.INFO,
+                 code_location: str | None = None, image_uri: str | None = None,
+                 dependencies: Sequence[str] | None = None, framework_version: str | None = None,
+                 py_version: str | None = None, role: str | None = None, instance_count: int | None = None,
+                 instance_type: str | None = None, **kwargs: Any) -> None:
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.dependencies = list(dependencies or [])
@@ -592,62 +550,58 @@ class Framework(EstimatorBase):
             self.py_version = py_version or image_uris.DEFAULT_PY_VERSION
             image_uris.validate(self._framework_name, framework_version, self.py_version)
         self._hyperparameters = dict(hyperparameters or {})
-        self._code_uri = None
-        self._job_name = None
-        self._staging = None
+        self._code_uri: str | None = None
+        self._job_name: str | None = None
+        self._staging: tempfile.TemporaryDirectory[str] | None = None
         super().__init__(role=role, instance_count=instance_count, instance_type=instance_type, **kwargs)
         if code_location is not None and uri_scheme(code_location) != "s3":
             raise ConfigurationError(f"code_location {code_location!r} must be an s3:// URI")
 
     # hooks -----------------------------------------------------------------------
 
-    def _framework_hyperparameters(self):
+    def _framework_hyperparameters(self) -> dict[str, Any]:
         """Extra ``sagemaker_*`` hyperparameters of a framework (raw values; JSON-encoded later)."""
         return {}
 
-    def _model_kwargs(self):
+    def _model_kwargs(self) -> dict[str, Any]:
         """Extra keyword arguments for :attr:`model_cls` in :meth:`create_model`."""
         return {}
 
     # -----------------------------------------------------------------------------
 
-    def training_image_uri(self):
+    def training_image_uri(self) -> str:
         if self.image_uri:
             return self.image_uri
         session = self.sagemaker_session
+        framework, version, py_version = self._framework_name, self.framework_version, self.py_version
+        assert framework and version and py_version  # __init__ checked them: there is no image_uri
         if self.local_mode:
-            return image_uris.retrieve(self._framework_name, self.framework_version, self.py_version,
-                                       self.instance_type)
-        return image_uris.retrieve(self._framework_name, self.framework_version, self.py_version,
-                                   self.instance_type, region=session.boto_region_name,
-                                   account=session.account_id())
+            return image_uris.retrieve(framework, version, py_version, self.instance_type)
+        return image_uris.retrieve(framework, version, py_version, self.instance_type,
+                                   region=session.boto_region_name, account=session.account_id())
 
-    def _base_name(self):
+    def _base_name(self) -> str:
         if self.base_job_name:
             return self.base_job_name
         if self.image_uri is None:
+            assert self._framework_name  # __init__ checked it: there is no image_uri
             return naming.base_name_from_image(image_uris.repository(self._framework_name))
         return naming.base_name_from_image(self.image_uri)
 
-    def set_hyperparameters(self, **kwargs):
+    def set_hyperparameters(self, **kwargs: Any) -> None:
         self._hyperparameters.update(kwargs)
 
-    def _stage_code(self, job_name):
+    def _stage_code(self, job_name: str) -> None:
         if uri_scheme(self.source_dir) == "s3":
             self._code_uri = self.source_dir
         elif self.local_mode:
-            from .packaging import local_code_dir
-
             path, self._staging = local_code_dir(self.entry_point, self.source_dir, self.dependencies)
             self._code_uri = "file://" + path
         else:
             self._code_uri = self._upload_sourcedir()
         self._job_name = job_name
 
-    def _upload_sourcedir(self):
-        from .packaging import SOURCEDIR, pack_sourcedir
-        from .session import parse_s3_uri, s3_uri
-
+    def _upload_sourcedir(self) -> str:
         session = self.sagemaker_session
         if self.code_location:
             bucket, prefix = parse_s3_uri(self.code_location)
@@ -660,7 +614,7 @@ class Framework(EstimatorBase):
             session.upload_if_changed(archive.path, uri, archive.sha256)
         return uri
 
-    def hyperparameters(self):
+    def hyperparameters(self) -> dict[str, str]:
         """User and framework hyperparameters, every value JSON-encoded (``2`` -> ``'2'``, ``'a'`` -> ``'"a"'``)."""
         values = dict(self._hyperparameters)
         if self._code_uri is not None:
@@ -675,7 +629,8 @@ class Framework(EstimatorBase):
         return {str(key): _json_hyperparameter(key, value) for key, value in values.items()}
 
     @classmethod
-    def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
+    def _prepare_init_params_from_job_description(cls, job_details: Response,
+                                                  model_channel_name: str | None = None) -> dict[str, Any]:
         params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
         hyperparameters = {}
         for key, value in params["hyperparameters"].items():
@@ -703,7 +658,7 @@ class Framework(EstimatorBase):
         return params
 
     @classmethod
-    def _parse_image(cls, image):
+    def _parse_image(cls, image: str | None) -> tuple[str, str] | None:
         """``(framework_version, py_version)`` when ``image`` is this framework's own image, else None."""
         if not cls._framework_name or not image or ":" not in image:
             return None
@@ -720,15 +675,15 @@ class Framework(EstimatorBase):
             return None
         return version, py_version
 
-    def create_model(self, role=None, image_uri=None, entry_point=None, source_dir=None, dependencies=None,
-                     predictor_cls=None, env=None, name=None, **kwargs):
+    def create_model(self, role: str | None = None, image_uri: str | None = None, entry_point: str | None = None,
+                     source_dir: str | None = None, dependencies: Sequence[str] | None = None,
+                     predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
+                     name: str | None = None, **kwargs: Any) -> FrameworkModel:
         """A :attr:`model_cls` that serves the latest job's model with this estimator's code (or the given code)."""
-        from .model import FrameworkModel
-
         model_cls = self.model_cls or FrameworkModel
         if not model_cls._framework_name:  # a plain FrameworkModel serves with the training image
             image_uri = image_uri or self.training_image_uri()
-        arguments = dict(
+        arguments: dict[str, Any] = dict(
             model_data=self.model_data, image_uri=image_uri or self.image_uri, role=role or self.role,
             entry_point=entry_point or self.entry_point,
             source_dir=self.source_dir if entry_point is None and source_dir is None else source_dir,

@@ -10,7 +10,22 @@ Pure Python (no boto3 import), so any module may raise or catch these cheaply.
   waited for; carries ``FailureReason``. (SageMaker Python SDK's name, kept for porting.)
 * :class:`WaitTimeoutError` - a bounded wait ran out of time.
 * :class:`ResponseContentTypeError` - an endpoint answered with a content type that was not asked for.
+* :class:`SerializationError` - a serializer or deserializer could not encode or decode a payload; also a
+  :class:`framework_sdk.codecs.CodecError` (the shared codec's error, which cannot derive from ours).
+* :class:`MissingDependencyError` - an optional package a feature needs is not installed (also an ``ImportError``).
+
+Also :class:`framework_sdk.packaging.ModelArchiveError` (a hostile ``model.tar.gz``), the local-mode errors
+in :mod:`framework_sdk.local.errors` and :class:`framework_sdk.specs.HyperparameterError`. The CLI turns
+any :class:`SDKError` into ``Error: <message>`` and exit status 1.
 """
+from __future__ import annotations
+
+from .codecs import CodecError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this module stays cheap to import
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 
 class SDKError(Exception):
@@ -49,7 +64,7 @@ _ADVICE = {
 }
 
 
-def _advice(code, message):
+def _advice(code: str, message: str) -> str:
     """What to do about an error; SageMaker reports missing and taken names as ``ValidationException``."""
     lowered = message.lower()
     if code == "ValidationException":
@@ -68,7 +83,8 @@ class AWSError(SDKError):
     error response, as on botocore's ``ClientError``).
     """
 
-    def __init__(self, operation_name, response, request=None):
+    def __init__(self, operation_name: str, response: Mapping[str, Any] | None,
+                 request: Mapping[str, Any] | None = None) -> None:
         error = (response or {}).get("Error", {})
         self.operation_name = operation_name
         self.response = response
@@ -81,7 +97,7 @@ class AWSError(SDKError):
                          f"-> {self.advice}")
 
 
-def request_subject(request):
+def request_subject(request: Mapping[str, Any]) -> str:
     """`` for 'name'`` from the first ``*Name``/``Bucket`` field of a request, or ``''``."""
     for key in sorted(request):
         if (key.endswith("Name") or key in ("Bucket", "Key")) and isinstance(request[key], str):
@@ -95,7 +111,8 @@ class UnexpectedStatusException(SDKError, ValueError):
     ``actual_status``, ``allowed_statuses`` and ``failure_reason`` (SageMaker's ``FailureReason``).
     """
 
-    def __init__(self, message, allowed_statuses, actual_status, failure_reason=None, name=None):
+    def __init__(self, message: str, allowed_statuses: Iterable[str], actual_status: str,
+                 failure_reason: str | None = None, name: str | None = None) -> None:
         self.allowed_statuses = tuple(allowed_statuses)
         self.actual_status = actual_status
         self.failure_reason = failure_reason
@@ -109,3 +126,19 @@ class WaitTimeoutError(SDKError, TimeoutError):
 
 class ResponseContentTypeError(SDKError, ValueError):
     """The endpoint answered with a content type that the deserializer did not ask for."""
+
+
+class SerializationError(SDKError, CodecError):
+    """A request or response body that the client's serializers cannot encode or decode.
+
+    Raised in place of the shared codec's :class:`~framework_sdk.codecs.CodecError`, with its message
+    and ``content_type``, so that ``except SDKError`` and ``except CodecError`` both catch it.
+    """
+
+    def __init__(self, error: CodecError) -> None:
+        ValueError.__init__(self, str(error))
+        self.content_type = error.content_type
+
+
+class MissingDependencyError(SDKError, ImportError):
+    """An optional package that a feature needs is not installed; the message names what to install."""

@@ -4,6 +4,9 @@ Locally an image is named ``framework-sdk-<framework>:<version>-<processor>-<py_
 (what ``framework-sdk images build`` tags); on AWS the same repository and tag live in
 the user's ECR registry: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>``.
 """
+from __future__ import annotations
+
+from .exceptions import ConfigurationError
 
 FRAMEWORKS = {
     # framework -> {version: supported python versions}
@@ -13,19 +16,16 @@ FRAMEWORKS = {
 DEFAULT_PY_VERSION = "py3"
 
 
-from .exceptions import ConfigurationError
-
-
 class UnsupportedVersionError(ConfigurationError):
     """A framework or version we build no image for (a ``ValueError``); the message lists the supported ones."""
 
 
-def supported_versions(framework):
+def supported_versions(framework: str) -> list[str]:
     """The versions of ``framework`` we build images for."""
     return sorted(FRAMEWORKS.get(framework, {}))
 
 
-def processor_for(instance_type):
+def processor_for(instance_type: str | None) -> str:
     """``'gpu'`` for GPU instance types (``ml.p*``, ``ml.g*``, ``local_gpu``), ``'cpu'`` otherwise."""
     if not instance_type:
         return "cpu"
@@ -35,16 +35,16 @@ def processor_for(instance_type):
     return "gpu" if family[:1] in ("p", "g") else "cpu"
 
 
-def repository(framework):
+def repository(framework: str) -> str:
     """The image repository name for ``framework``."""
     return f"framework-sdk-{framework}"
 
 
-def tag(version, processor="cpu", py_version=DEFAULT_PY_VERSION):
+def tag(version: str, processor: str = "cpu", py_version: str = DEFAULT_PY_VERSION) -> str:
     return f"{version}-{processor}-{py_version}"
 
 
-def validate(framework, version, py_version=DEFAULT_PY_VERSION):
+def validate(framework: str, version: str, py_version: str = DEFAULT_PY_VERSION) -> None:
     """Raise :class:`UnsupportedVersionError` naming the supported choices when there is no such image."""
     versions = FRAMEWORKS.get(framework)
     if versions is None:
@@ -60,7 +60,8 @@ def validate(framework, version, py_version=DEFAULT_PY_VERSION):
             f"supported: {', '.join(versions[version])}")
 
 
-def retrieve(framework, version, py_version=DEFAULT_PY_VERSION, instance_type=None, region=None, account=None):
+def retrieve(framework: str, version: str, py_version: str = DEFAULT_PY_VERSION, instance_type: str | None = None,
+             region: str | None = None, account: str | None = None) -> str:
     """The image for a framework job: a local name, or an ECR URI when ``region`` and ``account`` are given."""
     validate(framework, version, py_version)
     name = f"{repository(framework)}:{tag(version, processor_for(instance_type), py_version)}"

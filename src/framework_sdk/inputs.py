@@ -5,9 +5,18 @@ channel name to either. ``s3://`` URIs become an ``S3DataSource``; ``file://`` U
 mode only) become a ``FileDataSource`` with ``FileUri`` and ``FileDataDistributionType``, the
 shape SageMaker Python SDK's local mode uses, which the local engine reads.
 """
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
 
 from .exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from ._types import Inputs, Request
 
 DEFAULT_CHANNEL = "training"
 DISTRIBUTIONS = ("FullyReplicated", "ShardedByS3Key")
@@ -24,15 +33,17 @@ class TrainingInput:
     ``Gzip``; ``input_mode`` overrides the estimator's for this channel.
     """
 
-    def __init__(self, s3_data, distribution=None, compression=None, content_type=None,
-                 record_wrapping=None, s3_data_type="S3Prefix", input_mode=None,
-                 attribute_names=None, target_attribute_name=None, shuffle_config=None):
+    def __init__(self, s3_data: str, distribution: str | None = None, compression: str | None = None,
+                 content_type: str | None = None, record_wrapping: str | None = None,
+                 s3_data_type: str = "S3Prefix", input_mode: str | None = None,
+                 attribute_names: Iterable[str] | None = None, target_attribute_name: str | None = None,
+                 shuffle_config: Any = None) -> None:
         _check_choice("distribution", distribution, DISTRIBUTIONS)
         _check_choice("compression", compression, COMPRESSIONS)
         _check_choice("input_mode", input_mode, INPUT_MODES)
         _check_choice("s3_data_type", s3_data_type, ("S3Prefix", "ManifestFile", "AugmentedManifestFile"))
         self.s3_data = s3_data
-        self.config = {
+        self.config: Request = {
             "DataSource": {"S3DataSource": {
                 "S3DataType": s3_data_type,
                 "S3Uri": s3_data,
@@ -54,16 +65,16 @@ class TrainingInput:
         if shuffle_config is not None:
             self.config["ShuffleConfig"] = {"Seed": int(getattr(shuffle_config, "seed", shuffle_config))}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"TrainingInput({self.s3_data!r})"
 
 
-def _check_choice(name, value, choices):
+def _check_choice(name: str, value: str | None, choices: tuple[str, ...]) -> None:
     if value is not None and value not in choices:
         raise ConfigurationError(f"{name}={value!r} is not valid; use one of {', '.join(choices)}")
 
 
-def uri_scheme(uri):
+def uri_scheme(uri: object) -> str:
     """``'s3'``, ``'file'`` or ``''`` for anything that is not such a URI."""
     if isinstance(uri, str):
         for scheme in ("s3", "file"):
@@ -72,7 +83,7 @@ def uri_scheme(uri):
     return ""
 
 
-def check_uri(uri, what, local_mode):
+def check_uri(uri: str, what: str, local_mode: bool) -> str:
     """Raise :class:`ConfigurationError` unless ``uri`` is ``s3://`` (or ``file://`` in local mode)."""
     scheme = uri_scheme(uri)
     if scheme == "s3":
@@ -88,7 +99,7 @@ def check_uri(uri, what, local_mode):
         f"session.upload_data(path)), or file:///absolute/path in local mode")
 
 
-def channel_config(name, source, local_mode):
+def channel_config(name: str, source: str | TrainingInput, local_mode: bool) -> Request:
     """The ``InputDataConfig`` entry for one channel; ``source`` is a URI or a :class:`TrainingInput`."""
     if isinstance(source, TrainingInput):
         config = _copy(source.config)
@@ -107,7 +118,7 @@ def channel_config(name, source, local_mode):
     return config
 
 
-def input_data_config(inputs, local_mode):
+def input_data_config(inputs: Inputs | None, local_mode: bool) -> list[Request]:
     """``fit(inputs)`` -> ``InputDataConfig`` list (``None`` -> ``[]``, a bare source -> channel ``training``)."""
     if inputs is None:
         return []
@@ -126,7 +137,7 @@ def input_data_config(inputs, local_mode):
     return configs
 
 
-def _copy(value):
+def _copy(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _copy(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -18,13 +18,25 @@ A local training job keeps one (``estimator.training_job_analytics``);
 
 Pure Python: pandas and matplotlib are imported only by the methods that use them.
 """
+from __future__ import annotations
+
 import math
 import re
 import threading
 import time
 from collections import namedtuple
+from typing import TYPE_CHECKING, Any, Callable
 
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Mapping
+
+    import pandas
+
+    from ._types import Response
+    from .session import Session
 
 MetricPoint = namedtuple("MetricPoint", "timestamp value")
 MetricPoint.__doc__ = "One metric value: ``timestamp`` in seconds since the collector's start, ``value`` a float."
@@ -33,7 +45,8 @@ _LINE_BREAKS = re.compile(r"[\r\n]+")
 _INSTALL_PLOT = "pip install matplotlib  (or: pip install 'framework-sdk[analytics]')"
 
 
-def compile_metric_definitions(metric_definitions):
+def compile_metric_definitions(
+        metric_definitions: Iterable[Mapping[str, str]] | None) -> list[tuple[str, re.Pattern[str]]]:
     """``[{"Name", "Regex"}]`` -> ``[(name, compiled regex)]``; a ConfigurationError names a bad one."""
     compiled = []
     for index, definition in enumerate(metric_definitions or ()):
@@ -51,7 +64,7 @@ def compile_metric_definitions(metric_definitions):
     return compiled
 
 
-def _value(match):
+def _value(match: re.Match[str]) -> float | None:
     text = match.group(1) if match.re.groups else match.group(0)
     if text is None:
         return None
@@ -62,7 +75,7 @@ def _value(match):
     return value if math.isfinite(value) else None
 
 
-def parse_line(definitions, line):
+def parse_line(definitions: Iterable[tuple[str, re.Pattern[str]]], line: str) -> list[tuple[str, float]]:
     """The ``(name, value)`` pairs ``line`` yields under compiled ``definitions``, in definition order."""
     found = []
     for name, pattern in definitions:
@@ -81,14 +94,15 @@ class MetricsCollector:
     are seconds since ``start_time`` (default: when the collector was made).
     """
 
-    def __init__(self, metric_definitions, start_time=None, clock=time.time):
+    def __init__(self, metric_definitions: Iterable[Mapping[str, str]] | None, start_time: float | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.definitions = compile_metric_definitions(metric_definitions)
         self.clock = clock
         self.start_time = clock() if start_time is None else start_time
-        self._series = {name: [] for name, _ in self.definitions}
+        self._series: dict[str, list[MetricPoint]] = {name: [] for name, _ in self.definitions}
         self._lock = threading.Lock()
 
-    def feed(self, text, timestamp=None):
+    def feed(self, text: str | bytes, timestamp: float | None = None) -> list[tuple[str, float]]:
         """Record the metrics found in ``text`` (one line, or several); returns the ``(name, value)`` found.
 
         ``timestamp`` is when the text was logged (epoch seconds; default: now).
@@ -110,12 +124,12 @@ class MetricsCollector:
 
     __call__ = feed
 
-    def add(self, name, value, timestamp):
+    def add(self, name: str, value: float, timestamp: float) -> None:
         """Record one point read elsewhere (CloudWatch): ``timestamp`` in epoch seconds."""
         with self._lock:
             self._series.setdefault(name, []).append(MetricPoint(timestamp - self.start_time, float(value)))
 
-    def final_metric_data(self):
+    def final_metric_data(self) -> list[dict[str, Any]]:
         """The latest value of each metric, shaped like ``DescribeTrainingJob``'s ``FinalMetricDataList``."""
         import datetime
 
@@ -129,23 +143,23 @@ class MetricsCollector:
         return final
 
     @property
-    def names(self):
+    def names(self) -> list[str]:
         """The metric names, in definition order."""
         return list(self._series)
 
-    def series(self, name):
+    def series(self, name: str) -> list[MetricPoint]:
         """The points recorded for metric ``name`` (a copy), oldest first."""
         if name not in self._series:
             raise KeyError(f"no metric named {name!r}; defined: {', '.join(self._series) or 'none'}")
         with self._lock:
             return list(self._series[name])
 
-    def last(self, name):
+    def last(self, name: str) -> float | None:
         """The latest value of metric ``name``, or None before the first one."""
         points = self.series(name)
         return points[-1].value if points else None
 
-    def records(self):
+    def records(self) -> list[dict[str, Any]]:
         """Every point as ``{"timestamp", "metric_name", "value"}`` rows, ordered by time."""
         with self._lock:
             rows = [{"timestamp": point.timestamp, "metric_name": name, "value": point.value}
@@ -153,7 +167,7 @@ class MetricsCollector:
         rows.sort(key=lambda row: row["timestamp"])
         return rows
 
-    def dataframe(self):
+    def dataframe(self) -> pandas.DataFrame | list[dict[str, Any]]:
         """The metrics as SageMaker's ``TrainingJobAnalytics.dataframe()`` shows them.
 
         A pandas DataFrame with columns ``timestamp``, ``metric_name``, ``value`` when pandas is
@@ -166,7 +180,7 @@ class MetricsCollector:
             return rows
         return pandas.DataFrame(rows, columns=["timestamp", "metric_name", "value"])
 
-    def export_csv(self, path):
+    def export_csv(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         """Write :meth:`records` to ``path`` as CSV (``timestamp,metric_name,value``), as SageMaker's
         ``TrainingJobAnalytics.export_csv`` does; returns ``path``."""
         import csv
@@ -177,25 +191,26 @@ class MetricsCollector:
             writer.writerows(self.records())
         return path
 
-    def plot(self, path, names=None, title=None):
+    def plot(self, path: str | os.PathLike[str], names: Iterable[str] | None = None,
+             title: str | None = None) -> str | os.PathLike[str]:
         """Write a small PNG of the series (one panel per metric) to ``path``; returns ``path``.
 
-        Needs matplotlib; without it, raises ImportError saying what to install. Uses
+        Needs matplotlib; without it, raises :class:`MissingDependencyError` (an ``ImportError``) saying what to install. Uses
         matplotlib's object API (no pyplot), so it changes no global plotting state.
         """
         try:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
         except ImportError as error:
-            raise ImportError(f"plotting metrics needs matplotlib, which is not installed: {_INSTALL_PLOT}") \
+            raise MissingDependencyError(f"plotting metrics needs matplotlib, which is not installed: {_INSTALL_PLOT}") \
                 from error
-        names = list(names or self.names)
-        if not names:
-            raise ValueError("no metrics to plot: give metric_definitions to the estimator")
-        figure = Figure(figsize=(6, 1.8 * len(names) + 0.4), dpi=100, layout="constrained")
+        plotted = list(names or self.names)
+        if not plotted:
+            raise ConfigurationError("no metrics to plot: give metric_definitions to the estimator")
+        figure = Figure(figsize=(6, 1.8 * len(plotted) + 0.4), dpi=100, layout="constrained")
         FigureCanvasAgg(figure)
-        axes = figure.subplots(len(names), 1, squeeze=False)[:, 0]
-        for axis, name in zip(axes, names):
+        axes = figure.subplots(len(plotted), 1, squeeze=False)[:, 0]
+        for axis, name in zip(axes, plotted):
             points = self.series(name)
             axis.plot([p.timestamp for p in points], [p.value for p in points], marker="." if len(points) < 50 else None)
             axis.set_ylabel(name)
@@ -212,7 +227,7 @@ class MetricsCollector:
 CLOUDWATCH_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 
 
-def cloudwatch_metrics(session, description, period=60):
+def cloudwatch_metrics(session: Session, description: Response, period: int = 60) -> MetricsCollector:
     """A :class:`MetricsCollector` filled with a SageMaker training job's metrics from CloudWatch.
 
     ``description`` is the job's ``DescribeTrainingJob`` response. Reads, as SageMaker Python

@@ -15,14 +15,27 @@ Hooks for framework models (``framework_sdk.chainer.ChainerModel`` is one)::
         def _framework_env(self):          # extra container environment
             return {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}
 """
+from __future__ import annotations
+
 import logging
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import image_uris, naming
-from .estimator import format_tags, is_local, resolve_session
 from .exceptions import AWSError, ConfigurationError
 from .inputs import check_uri, uri_scheme
+from .jobs import is_local, resolve_session
+from .packaging import (MODEL, SOURCEDIR, check_dependencies, local_code_dir, pack_sourcedir, repack_model,
+                        resolve_entry_point)
+from .predictor import Predictor
+from .session import Session, format_tags, parse_s3_uri, s3_uri
+from .transformer import Transformer
+
+if TYPE_CHECKING:
+    from ._types import Request, Tags
+    from .serializers import BaseDeserializer, BaseSerializer
 
 LOGGER = logging.getLogger(__name__)
 VARIANT_NAME = "AllTraffic"
@@ -31,10 +44,12 @@ VARIANT_NAME = "AllTraffic"
 class Model:
     """A model artifact served by an image: ``Model(image_uri, model_data, role, env, name, predictor_cls, sagemaker_session)``."""
 
-    predictor_cls = None
+    predictor_cls: type[Predictor] | None = None
 
-    def __init__(self, image_uri, model_data=None, role=None, predictor_cls=None, env=None, name=None,
-                 vpc_config=None, sagemaker_session=None, enable_network_isolation=False):
+    def __init__(self, image_uri: str | None, model_data: str | None = None, role: str | None = None,
+                 predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
+                 name: str | None = None, vpc_config: Mapping[str, Sequence[str]] | None = None,
+                 sagemaker_session: Session | None = None, enable_network_isolation: bool = False) -> None:
         if model_data is not None and not uri_scheme(model_data):
             raise ConfigurationError(
                 f"model_data {model_data!r} is not a URI: pass the s3:// URI of a model.tar.gz "
@@ -51,19 +66,19 @@ class Model:
         self.vpc_config = vpc_config
         self.sagemaker_session = sagemaker_session
         self.enable_network_isolation = enable_network_isolation
-        self.endpoint_name = None
-        self._created_name = None
+        self.endpoint_name: str | None = None
+        self._created_name: str | None = None
 
     # ---------------------------------------------------------------- container
 
-    def serving_image_uri(self, instance_type=None):
+    def serving_image_uri(self, instance_type: str | None = None) -> str:
         if not self.image_uri:
             raise ConfigurationError("image_uri is required: the serving image to run")
         return self.image_uri
 
-    def prepare_container_def(self, instance_type=None):
+    def prepare_container_def(self, instance_type: str | None = None) -> Request:
         """The ``PrimaryContainer`` of ``CreateModel``: image, model data and environment."""
-        container = {"Image": self.serving_image_uri(instance_type)}
+        container: Request = {"Image": self.serving_image_uri(instance_type)}
         if self.model_data:
             container["ModelDataUrl"] = self.model_data
         if self.env:
@@ -72,7 +87,15 @@ class Model:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _init_session(self, instance_type):
+    @property
+    def _session(self) -> Session:
+        """The session (``deploy``/``transformer`` resolve one when none was given)."""
+        if self.sagemaker_session is None:
+            raise ConfigurationError("this model has no session yet: pass sagemaker_session=..., or call "
+                                     "deploy() or transformer(), which make one")
+        return self.sagemaker_session
+
+    def _init_session(self, instance_type: str | None) -> bool:
         self.sagemaker_session = resolve_session(self.sagemaker_session, instance_type)
         local = bool(self.sagemaker_session.local_mode)
         if self.model_data is not None:
@@ -85,19 +108,19 @@ class Model:
             self.sagemaker_session.require_credentials(f"model_data {self.model_data!r}")
         return local
 
-    def _default_name(self):
+    def _default_name(self) -> str:
         return naming.name_from_base(naming.base_name_from_image(self.image_uri or "model"))
 
-    def _create_sagemaker_model(self, instance_type=None, tags=None):
+    def _create_sagemaker_model(self, instance_type: str | None = None, tags: Tags | None = None) -> str:
         """Send ``CreateModel`` once (named :attr:`name`, or from the image plus a timestamp)."""
         local = self._init_session(instance_type)
         if self._created_name is not None and self._created_name == self.name:
-            return self.name
+            return self._created_name
         self.name = self.name or self._default_name()
         container = self.prepare_container_def(instance_type)
-        request = {"ModelName": self.name, "PrimaryContainer": container}
+        request: Request = {"ModelName": self.name, "PrimaryContainer": container}
         if self.role:
-            request["ExecutionRoleArn"] = self.role if local else self.sagemaker_session.expand_role(self.role)
+            request["ExecutionRoleArn"] = self.role if local else self._session.expand_role(self.role)
         if tags:
             request["Tags"] = format_tags(tags)
         if self.vpc_config:
@@ -105,7 +128,7 @@ class Model:
         if self.enable_network_isolation:
             request["EnableNetworkIsolation"] = True
         try:
-            self.sagemaker_session.sagemaker_client.create_model(**request)
+            self._session.sagemaker_client.create_model(**request)
         except AWSError as error:
             if "already existing model" not in error.aws_message:
                 raise
@@ -113,10 +136,12 @@ class Model:
         self._created_name = self.name
         return self.name
 
-    def deploy(self, initial_instance_count=None, instance_type=None, serializer=None, deserializer=None,
-               accelerator_type=None, endpoint_name=None, tags=None, kms_key=None, wait=True,
-               volume_size=None, model_data_download_timeout=None,
-               container_startup_health_check_timeout=None):
+    def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
+               serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
+               accelerator_type: str | None = None, endpoint_name: str | None = None, tags: Tags | None = None,
+               kms_key: str | None = None, wait: bool = True, volume_size: int | None = None,
+               model_data_download_timeout: int | None = None,
+               container_startup_health_check_timeout: int | None = None) -> Predictor:
         """Create the model, an endpoint config and an endpoint; wait for it; return a predictor.
 
         The endpoint config takes the endpoint's name (default: the model's name).
@@ -128,9 +153,9 @@ class Model:
                 f"initial_instance_count must be a positive integer, got {initial_instance_count!r}")
         if endpoint_name is not None:
             naming.validate(endpoint_name, "endpoint_name")
-        self._create_sagemaker_model(instance_type, tags=tags)
-        endpoint_name = endpoint_name or self.name
-        variant = {"VariantName": VARIANT_NAME, "ModelName": self.name,
+        model_name = self._create_sagemaker_model(instance_type, tags=tags)
+        endpoint_name = endpoint_name or model_name
+        variant: Request = {"VariantName": VARIANT_NAME, "ModelName": model_name,
                    "InitialInstanceCount": initial_instance_count, "InstanceType": instance_type,
                    "InitialVariantWeight": 1.0}
         if accelerator_type:
@@ -140,41 +165,40 @@ class Model:
                            ("ContainerStartupHealthCheckTimeoutInSeconds", container_startup_health_check_timeout)):
             if value is not None:
                 variant[key] = value
-        config = {"EndpointConfigName": endpoint_name, "ProductionVariants": [variant]}
-        endpoint = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_name}
+        config: Request = {"EndpointConfigName": endpoint_name, "ProductionVariants": [variant]}
+        endpoint: Request = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_name}
         if tags:
             config["Tags"] = endpoint["Tags"] = format_tags(tags)
         if kms_key:
             config["KmsKeyId"] = kms_key
-        client = self.sagemaker_session.sagemaker_client
+        client = self._session.sagemaker_client
         client.create_endpoint_config(**config)
         client.create_endpoint(**endpoint)
         if wait:
-            self.sagemaker_session.wait_for_endpoint(endpoint_name)
+            self._session.wait_for_endpoint(endpoint_name)
         self.endpoint_name = endpoint_name
-        from .predictor import Predictor
-
-        predictor = (self.predictor_cls or Predictor)(endpoint_name, self.sagemaker_session)
+        predictor = (self.predictor_cls or Predictor)(endpoint_name, self._session)
         if serializer is not None:
             predictor.serializer = serializer
         if deserializer is not None:
             predictor.deserializer = deserializer
         return predictor
 
-    def transformer(self, instance_count, instance_type, strategy=None, assemble_with=None, output_path=None,
-                    output_kms_key=None, accept=None, env=None, max_concurrent_transforms=None,
-                    max_payload=None, tags=None, volume_kms_key=None):
+    def transformer(self, instance_count: int, instance_type: str, strategy: str | None = None,
+                    assemble_with: str | None = None, output_path: str | None = None,
+                    output_kms_key: str | None = None, accept: str | None = None,
+                    env: Mapping[str, str] | None = None, max_concurrent_transforms: int | None = None,
+                    max_payload: int | None = None, tags: Tags | None = None,
+                    volume_kms_key: str | None = None) -> Transformer:
         """Create the model (once) and return a :class:`~framework_sdk.Transformer` for it."""
-        self._create_sagemaker_model(instance_type, tags=tags)
-        from .transformer import Transformer
-
-        return Transformer(self.name, instance_count, instance_type, strategy=strategy,
+        model_name = self._create_sagemaker_model(instance_type, tags=tags)
+        return Transformer(model_name, instance_count, instance_type, strategy=strategy,
                            assemble_with=assemble_with, output_path=output_path, output_kms_key=output_kms_key,
                            accept=accept, max_concurrent_transforms=max_concurrent_transforms,
                            max_payload=max_payload, env=env, tags=tags, volume_kms_key=volume_kms_key,
                            sagemaker_session=self.sagemaker_session)
 
-    def delete_model(self):
+    def delete_model(self) -> None:
         """Delete the SageMaker model this object created (``DeleteModel``)."""
         if self.name is None or self.sagemaker_session is None:
             raise ConfigurationError("this model was never created; nothing to delete")
@@ -193,14 +217,15 @@ class FrameworkModel(Model):
     ``SAGEMAKER_CONTAINER_LOG_LEVEL`` and ``SAGEMAKER_REGION``.
     """
 
-    _framework_name = None
+    _framework_name: str | None = None
     _repack_code = False
 
-    def __init__(self, model_data, image_uri, role, entry_point, source_dir=None, predictor_cls=None, env=None,
-                 name=None, container_log_level=logging.INFO, code_location=None, sagemaker_session=None,
-                 dependencies=None, framework_version=None, py_version=None, **kwargs):
-        from .packaging import check_dependencies, resolve_entry_point
-
+    def __init__(self, model_data: str | None, image_uri: str | None, role: str | None, entry_point: str | None,
+                 source_dir: str | None = None, predictor_cls: type[Predictor] | None = None,
+                 env: Mapping[str, str] | None = None, name: str | None = None,
+                 container_log_level: int = logging.INFO, code_location: str | None = None,
+                 sagemaker_session: Session | None = None, dependencies: Sequence[str] | None = None,
+                 framework_version: str | None = None, py_version: str | None = None, **kwargs: Any) -> None:
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.dependencies = list(dependencies or [])
@@ -220,48 +245,44 @@ class FrameworkModel(Model):
                     f"framework_version is required when image_uri is not given; supported "
                     f"{self._framework_name} versions: {', '.join(image_uris.supported_versions(self._framework_name))}")
             image_uris.validate(self._framework_name, framework_version, self.py_version)
-        self._staging = None
+        self._staging: tempfile.TemporaryDirectory[str] | None = None
         super().__init__(image_uri, model_data, role, predictor_cls=predictor_cls, env=env, name=name,
                          sagemaker_session=sagemaker_session, **kwargs)
 
-    def _framework_env(self):
+    def _framework_env(self) -> dict[str, str]:
         """Extra container environment of a framework (hook)."""
         return {}
 
-    def serving_image_uri(self, instance_type=None):
+    def serving_image_uri(self, instance_type: str | None = None) -> str:
         if self.image_uri:
             return self.image_uri
-        session = self.sagemaker_session
+        session = self._session
+        framework, version = self._framework_name, self.framework_version
+        assert framework and version  # __init__ checked them: there is no image_uri
         if session.local_mode:
-            return image_uris.retrieve(self._framework_name, self.framework_version, self.py_version, instance_type)
-        return image_uris.retrieve(self._framework_name, self.framework_version, self.py_version, instance_type,
+            return image_uris.retrieve(framework, version, self.py_version, instance_type)
+        return image_uris.retrieve(framework, version, self.py_version, instance_type,
                                    region=session.boto_region_name, account=session.account_id())
 
-    def _default_name(self):
+    def _default_name(self) -> str:
         if self.image_uri is None:
+            assert self._framework_name  # __init__ checked it: there is no image_uri
             return naming.name_from_base(image_uris.repository(self._framework_name))
         return super()._default_name()
 
-    def _code_bucket_and_prefix(self):
-        from .session import parse_s3_uri
-
+    def _code_bucket_and_prefix(self) -> tuple[str, str]:
         if self.code_location:
             return parse_s3_uri(self.code_location)
         if uri_scheme(self.model_data) == "s3":
             return parse_s3_uri(self.model_data)[0], ""
-        return self.sagemaker_session.default_bucket(), ""
+        return self._session.default_bucket(), ""
 
-    def _stage_code(self):
+    def _stage_code(self) -> tuple[str | None, str | None]:
         """Ship the code; returns ``(SAGEMAKER_SUBMIT_DIRECTORY, model_data to use)``."""
-        from .packaging import MODEL, SOURCEDIR, pack_sourcedir, repack_model
-        from .session import parse_s3_uri, s3_uri
-
-        session = self.sagemaker_session
+        session = self._session
         if uri_scheme(self.source_dir) in ("s3", "file"):
             return self.source_dir, self.model_data
         if session.local_mode:
-            from .packaging import local_code_dir
-
             path, self._staging = local_code_dir(self.entry_point, self.source_dir, self.dependencies)
             return "file://" + path, self.model_data
         bucket, prefix = self._code_bucket_and_prefix()
@@ -279,21 +300,21 @@ class FrameworkModel(Model):
             session.upload_if_changed(archive.path, uri, archive.sha256)
         return uri, self.model_data
 
-    def prepare_container_def(self, instance_type=None):
+    def prepare_container_def(self, instance_type: str | None = None) -> Request:
         submit_directory, model_data = self._stage_code()
-        env = {
+        env: dict[str, Any] = {
             "SAGEMAKER_PROGRAM": self._program,
             "SAGEMAKER_SUBMIT_DIRECTORY": submit_directory,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": str(self.container_log_level),
-            "SAGEMAKER_REGION": self.sagemaker_session.boto_region_name,
+            "SAGEMAKER_REGION": self._session.boto_region_name,
         }
         env.update(self._framework_env())
         env.update(self.env)
-        container = {"Image": self.serving_image_uri(instance_type),
-                     "Environment": {str(k): str(v) for k, v in env.items()}}
+        container: Request = {"Image": self.serving_image_uri(instance_type),
+                              "Environment": {str(k): str(v) for k, v in env.items()}}
         if model_data:
             container["ModelDataUrl"] = model_data
         return container
 
 
-__all__ = ["Model", "FrameworkModel", "is_local"]
+__all__ = ["Model", "FrameworkModel", "is_local"]  # is_local: kept importable from here (it lives in jobs)

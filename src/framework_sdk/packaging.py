@@ -18,13 +18,22 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .exceptions import ConfigurationError
+from .container.archives import UnsafeArchiveError, safe_extract
+from .exceptions import ConfigurationError, SDKError
 
 SOURCEDIR = "sourcedir.tar.gz"
 MODEL = "model.tar.gz"
 CODE_DIR = "code"
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+class ModelArchiveError(SDKError, UnsafeArchiveError):
+    """A ``model.tar.gz`` to repack holds a member that would escape its folder or create a special file."""
+
+    def __init__(self, error):
+        ValueError.__init__(self, f"the model archive cannot be repacked with its inference code: {error}")
+        self.member = error.member
 
 
 def resolve_entry_point(entry_point, source_dir=None):
@@ -224,14 +233,16 @@ def repack_model(model_archive, entry_point, source_dir=None, dependencies=()):
     """A new ``model.tar.gz`` holding ``model_archive``'s files plus the inference code under ``code/``.
 
     ``model_archive`` is a path or binary file of the trained ``model.tar.gz``, extracted with
-    ``safe_extract`` (so a hostile archive is refused). Any ``code/`` it had is replaced.
+    ``safe_extract`` (a hostile archive is refused with :class:`ModelArchiveError`). Any ``code/`` it had is
+    replaced.
     """
-    from .container.archives import safe_extract
-
     resolve_entry_point(entry_point, source_dir)
     code = sourcedir_entries(entry_point, source_dir, dependencies)
     with tempfile.TemporaryDirectory(prefix="framework-sdk-model-") as scratch:
-        safe_extract(model_archive, scratch)
+        try:
+            safe_extract(model_archive, scratch)
+        except UnsafeArchiveError as error:
+            raise ModelArchiveError(error) from None
         model_files = [(name, path) for name, path in _walk(scratch)
                        if not (name == CODE_DIR or name.startswith(CODE_DIR + "/"))]
         entries = model_files + [(f"{CODE_DIR}/{name}", path) for name, path in code]

@@ -9,9 +9,24 @@ one new bytes object first); a deserializer has
 ``ACCEPT`` (a tuple of media types) and ``deserialize(stream, content_type)``.
 :class:`NumpyDeserializer` never unpickles: object arrays are refused.
 """
+from __future__ import annotations
+
+import functools
 import io
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from . import codecs
+from .exceptions import ConfigurationError, SDKError, SerializationError
+
+if TYPE_CHECKING:
+    from typing import Callable, TypeVar
+
+    from numpy.typing import DTypeLike, NDArray
+    from typing_extensions import Buffer, ParamSpec
+
+    _P = ParamSpec("_P")
+    _R = TypeVar("_R")
 
 
 class ChunkedBody(io.RawIOBase):
@@ -22,36 +37,36 @@ class ChunkedBody(io.RawIOBase):
     ``bytes(body)`` joins it when a single object is needed.
     """
 
-    def __init__(self, chunks):
+    def __init__(self, chunks: Iterable[Buffer]) -> None:
         super().__init__()
         self._chunks = [memoryview(chunk).cast("B") for chunk in chunks]
         self._size = sum(chunk.nbytes for chunk in self._chunks)
         self._position = 0
 
-    def chunks(self):
+    def chunks(self) -> list[memoryview]:
         return list(self._chunks)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self._size
 
-    def __bytes__(self):
+    def __bytes__(self) -> bytes:
         return b"".join(self._chunks)
 
-    def readable(self):
+    def readable(self) -> bool:
         return True
 
-    def seekable(self):
+    def seekable(self) -> bool:
         return True
 
-    def tell(self):
+    def tell(self) -> int:
         return self._position
 
-    def seek(self, offset, whence=io.SEEK_SET):
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
         self._position = max(0, base + offset)
         return self._position
 
-    def readinto(self, buffer):
+    def readinto(self, buffer: Buffer) -> int:
         target = memoryview(buffer).cast("B")
         written, start = 0, 0
         for chunk in self._chunks:
@@ -66,7 +81,21 @@ class ChunkedBody(io.RawIOBase):
         return written
 
 
-def _read(stream):
+def _codec_errors_as_ours(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Let a codec failure leave ``method`` as a :class:`SerializationError` (an SDKError, still a CodecError)."""
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except codecs.CodecError as error:
+            if isinstance(error, SDKError):
+                raise
+            raise SerializationError(error) from None
+
+    return call
+
+
+def _read(stream: Any) -> bytes:
     """Read and close a botocore ``StreamingBody`` (or any file-like), or pass bytes through."""
     if isinstance(stream, (bytes, bytearray, memoryview)):
         return bytes(stream)
@@ -78,7 +107,7 @@ def _read(stream):
             close()
 
 
-def _file_body(data):
+def _file_body(data: Any) -> bytes | None:
     """The bytes of a file-like ``data``, or ``None`` when ``data`` is not file-like."""
     read = getattr(data, "read", None)
     return read() if callable(read) else None
@@ -89,25 +118,25 @@ class BaseSerializer:
 
     CONTENT_TYPE = "application/octet-stream"
 
-    def __init__(self, content_type=None):
+    def __init__(self, content_type: str | None = None) -> None:
         if content_type:
             self.CONTENT_TYPE = content_type
 
     @property
-    def content_type(self):
+    def content_type(self) -> str:
         return self.CONTENT_TYPE
 
-    def serialize(self, data):
+    def serialize(self, data: Any) -> bytes | ChunkedBody:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(content_type={self.CONTENT_TYPE!r})"
 
 
 class IdentitySerializer(BaseSerializer):
     """Sends bytes (or a file's bytes, or UTF-8 text) unchanged."""
 
-    def serialize(self, data):
+    def serialize(self, data: Any) -> bytes:
         body = _file_body(data)
         if body is not None:
             return body
@@ -124,11 +153,12 @@ class NumpySerializer(BaseSerializer):
 
     CONTENT_TYPE = codecs.NPY
 
-    def __init__(self, dtype=None, content_type=codecs.NPY):
+    def __init__(self, dtype: DTypeLike | None = None, content_type: str = codecs.NPY) -> None:
         super().__init__(content_type)
         self.dtype = dtype
 
-    def serialize(self, data):
+    @_codec_errors_as_ours
+    def serialize(self, data: Any) -> bytes | ChunkedBody:
         body = _file_body(data)
         if body is not None:
             return body
@@ -136,7 +166,7 @@ class NumpySerializer(BaseSerializer):
 
         array = np.asarray(data, dtype=self.dtype)
         if array.size == 0:
-            raise ValueError("NumpySerializer: cannot send an empty array; the endpoint would have nothing to predict")
+            raise ConfigurationError("NumpySerializer: cannot send an empty array; the endpoint would have nothing to predict")
         return ChunkedBody(codecs.npy_chunks(array))
 
 
@@ -145,7 +175,8 @@ class JSONSerializer(BaseSerializer):
 
     CONTENT_TYPE = codecs.JSON
 
-    def serialize(self, data):
+    @_codec_errors_as_ours
+    def serialize(self, data: Any) -> bytes:
         body = _file_body(data)
         return body if body is not None else codecs.json_encode(data)
 
@@ -160,7 +191,8 @@ class CSVSerializer(BaseSerializer):
 
     CONTENT_TYPE = codecs.CSV
 
-    def serialize(self, data):
+    @_codec_errors_as_ours
+    def serialize(self, data: Any) -> bytes:
         body = _file_body(data)
         if body is not None:
             return body
@@ -175,18 +207,18 @@ class CSVSerializer(BaseSerializer):
         except ValueError:  # rows of uneven length
             array = np.asarray(data, dtype=object)
         if array.size == 0:
-            raise ValueError("CSVSerializer: cannot send empty data; the endpoint would have nothing to predict")
+            raise ConfigurationError("CSVSerializer: cannot send empty data; the endpoint would have nothing to predict")
         if array.dtype.kind in "biuf":
             return codecs.csv_encode(array)
         return _csv_text(array.tolist() if array.dtype != object else data)
 
 
-def _csv_text(data):
+def _csv_text(data: Any) -> bytes:
     """Rows of arbitrary values as CSV text (one row when ``data`` holds no sequences)."""
     import csv
     import io
 
-    def is_row(value):
+    def is_row(value: Any) -> bool:
         return isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0
 
     rows = list(data) if isinstance(data, (list, tuple)) else [data]
@@ -204,7 +236,8 @@ class JSONLinesSerializer(BaseSerializer):
 
     CONTENT_TYPE = codecs.JSONLINES
 
-    def serialize(self, data):
+    @_codec_errors_as_ours
+    def serialize(self, data: Any) -> bytes:
         body = _file_body(data)
         if body is not None:
             return body
@@ -216,28 +249,28 @@ class JSONLinesSerializer(BaseSerializer):
 class BaseDeserializer:
     """Turns a response body into Python data; :attr:`ACCEPT` lists the media types asked for."""
 
-    ACCEPT = ("*/*",)
+    ACCEPT: tuple[str, ...] = ("*/*",)
 
-    def __init__(self, accept=None):
+    def __init__(self, accept: str | Iterable[str] | None = None) -> None:
         if accept:
             self.ACCEPT = (accept,) if isinstance(accept, str) else tuple(accept)
 
     @property
-    def accept(self):
+    def accept(self) -> str | tuple[str, ...]:
         """One media type as a string, several as a tuple (as SageMaker Python SDK's ``accept``)."""
         return self.ACCEPT[0] if len(self.ACCEPT) == 1 else self.ACCEPT
 
-    def deserialize(self, stream, content_type):
+    def deserialize(self, stream: Any, content_type: str | None) -> Any:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(accept={self.ACCEPT!r})"
 
 
 class BytesDeserializer(BaseDeserializer):
     """The body as ``bytes``."""
 
-    def deserialize(self, stream, content_type):
+    def deserialize(self, stream: Any, content_type: str | None) -> bytes:
         return _read(stream)
 
 
@@ -246,18 +279,18 @@ class StringDeserializer(BaseDeserializer):
 
     ACCEPT = (codecs.JSON,)
 
-    def __init__(self, encoding="UTF-8", accept=codecs.JSON):
+    def __init__(self, encoding: str = "UTF-8", accept: str | Iterable[str] = codecs.JSON) -> None:
         super().__init__(accept)
         self.encoding = encoding
 
-    def deserialize(self, stream, content_type):
+    def deserialize(self, stream: Any, content_type: str | None) -> str:
         return _read(stream).decode(self.encoding)
 
 
 class StreamDeserializer(BaseDeserializer):
     """``(stream, content_type)`` unread, for large responses; the caller closes the stream."""
 
-    def deserialize(self, stream, content_type):
+    def deserialize(self, stream: Any, content_type: str | None) -> tuple[Any, str | None]:
         return stream, content_type
 
 
@@ -266,7 +299,8 @@ class JSONDeserializer(BaseDeserializer):
 
     ACCEPT = (codecs.JSON,)
 
-    def deserialize(self, stream, content_type):
+    @_codec_errors_as_ours
+    def deserialize(self, stream: Any, content_type: str | None) -> Any:
         return codecs.json_decode(_read(stream))
 
 
@@ -275,7 +309,8 @@ class JSONLinesDeserializer(BaseDeserializer):
 
     ACCEPT = (codecs.JSONLINES,)
 
-    def deserialize(self, stream, content_type):
+    @_codec_errors_as_ours
+    def deserialize(self, stream: Any, content_type: str | None) -> list[Any]:
         return codecs.jsonlines_decode(_read(stream))
 
 
@@ -284,11 +319,11 @@ class CSVDeserializer(BaseDeserializer):
 
     ACCEPT = (codecs.CSV,)
 
-    def __init__(self, encoding="utf-8", accept=codecs.CSV):
+    def __init__(self, encoding: str = "utf-8", accept: str | Iterable[str] = codecs.CSV) -> None:
         super().__init__(accept)
         self.encoding = encoding
 
-    def deserialize(self, stream, content_type):
+    def deserialize(self, stream: Any, content_type: str | None) -> list[list[str]]:
         import csv
 
         return list(csv.reader(_read(stream).decode(self.encoding).splitlines()))
@@ -302,14 +337,16 @@ class NumpyDeserializer(BaseDeserializer):
 
     ACCEPT = (codecs.NPY,)
 
-    def __init__(self, dtype=None, accept=codecs.NPY, allow_pickle=False):
+    def __init__(self, dtype: DTypeLike | None = None, accept: str | Iterable[str] = codecs.NPY,
+                 allow_pickle: bool = False) -> None:
         if allow_pickle:
-            raise ValueError("NumpyDeserializer never unpickles (a response could run code); "
+            raise ConfigurationError("NumpyDeserializer never unpickles (a response could run code); "
                              "send numeric arrays as NPY, JSON or CSV instead")
         super().__init__(accept)
         self.dtype = dtype
 
-    def deserialize(self, stream, content_type):
+    @_codec_errors_as_ours
+    def deserialize(self, stream: Any, content_type: str | None) -> NDArray[Any]:
         body = _read(stream)
         kind = codecs.media_type(content_type)
         if kind in (codecs.JSON, codecs.JSONLINES):

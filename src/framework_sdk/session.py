@@ -11,13 +11,28 @@ and transformers build botocore-shaped requests and call the session's clients
 Clients this session makes, or is given, raise :class:`~framework_sdk.exceptions.AWSError`
 (operation, request, AWS error code, advice) instead of botocore's ``ClientError``.
 """
+from __future__ import annotations
+
 import logging
 import os
 import sys
 import threading
 import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
+from . import specs
 from .exceptions import AWSError, ConfigurationError, UnexpectedStatusException, WaitTimeoutError, request_subject
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    import boto3
+    from s3transfer.manager import TransferManager
+
+    from ._types import Response, Tags
+
+    ServiceName = Literal["sagemaker", "sagemaker-runtime", "s3", "logs", "sts", "cloudwatch"]  # the clients made
 
 LOGGER = logging.getLogger(__name__)
 
@@ -27,14 +42,18 @@ _TRAINING_DONE = ("Completed", "Failed", "Stopped")
 _TRANSFORM_DONE = ("Completed", "Failed", "Stopped")
 _ENDPOINT_DONE = ("InService", "Failed", "OutOfService")
 _MB = 1024 * 1024
+# What logs_for_job(log_type=...) prints, as in SageMaker Python SDK v2: the hosts' log lines, the
+# status changes of Debugger/Profiler rules (DescribeTrainingJob's *RuleEvaluationStatuses), the final status.
+LOG_TYPES: dict[str, tuple[str, ...]] = {"All": ("lines", "rules", "status"), "Training": ("lines", "status"),
+                                         "Rules": ("rules", "status"), "None": ()}
 
 
-def _region_fix():
+def _region_fix() -> str:
     return ("set AWS_DEFAULT_REGION (for example `export AWS_DEFAULT_REGION=us-west-2`), add "
             "`region = ...` to ~/.aws/config, or pass Session(boto_session=boto3.Session(region_name=...))")
 
 
-def translate_errors(client):
+def translate_errors(client: Any) -> Any:
     """Make ``client`` (a boto3 client) raise our exceptions; returns ``client``.
 
     A failed call raises :class:`AWSError`; a request that does not fit botocore's service
@@ -46,7 +65,7 @@ def translate_errors(client):
     service = client.meta.service_model.service_id.hyphenize()
     validate = service != "s3" and client.meta.config.parameter_validation  # S3 requests: built by s3transfer
 
-    def remember(params, context, model, **_):
+    def remember(params: dict[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
         context["framework_sdk_request"] = dict(params)
         if validate:
             from botocore.exceptions import ParamValidationError
@@ -59,7 +78,7 @@ def translate_errors(client):
                     f"{model.name}{request_subject(params)} would be refused: {error.kwargs.get('report', error)}; "
                     f"fix the argument that produces that field") from None
 
-    def raise_ours(http_response, parsed, model, context, **_):
+    def raise_ours(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         if http_response.status_code >= 300 and parsed.get("Error"):
             raise AWSError(model.name, parsed, context.get("framework_sdk_request"))
 
@@ -72,7 +91,7 @@ def translate_errors(client):
 class _Progress:
     """A one-line byte counter on a terminal (stderr); silent when stderr is not a terminal."""
 
-    def __init__(self, total, label, enabled=None):
+    def __init__(self, total: int, label: str, enabled: bool | None = None) -> None:
         self.total = total
         self.label = label
         self.done = 0
@@ -80,7 +99,7 @@ class _Progress:
         self._lock = threading.Lock()
         self._last = 0.0
 
-    def __call__(self, nbytes):
+    def __call__(self, nbytes: int) -> None:
         with self._lock:
             self.done += nbytes
             now = time.monotonic()
@@ -91,13 +110,13 @@ class _Progress:
                                  f"{percent:5.1f}%")
                 sys.stderr.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self.enabled:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
 
-def _backoff(poll, start=0.5):
+def _backoff(poll: float, start: float = 0.5) -> Iterator[float]:
     """Poll intervals: ``start``, doubling, capped at ``poll`` seconds."""
     delay = min(start, poll)
     while True:
@@ -105,7 +124,36 @@ def _backoff(poll, start=0.5):
         delay = min(delay * 2, poll)
 
 
-def parse_s3_uri(uri):
+def check_log_type(log_type: str | bool | None) -> str:
+    """``log_type`` as a key of :data:`LOG_TYPES`; ``True`` means ``'All'``, ``False`` (as in SageMaker v2) and
+    ``None`` mean ``'None'``."""
+    if log_type is True:
+        return "All"
+    if log_type is False or log_type is None:
+        return "None"
+    if log_type not in LOG_TYPES:
+        raise ConfigurationError(f"log_type={log_type!r} is not one of {', '.join(map(repr, LOG_TYPES))} "
+                                 f"(or True/False): 'All' prints the log lines and the rules' statuses, "
+                                 f"'Training' the log lines, 'Rules' the rules' statuses, 'None' nothing")
+    return log_type
+
+
+def rule_status_lines(description: Response, printed: dict[str, str]) -> list[str]:
+    """``[rule] <name>: <status>`` for each Debugger/Profiler rule whose status changed since ``printed``.
+
+    ``printed`` (rule name -> status) is updated, so each status is printed once.
+    """
+    lines = []
+    for key in ("DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses"):
+        for rule in description.get(key) or ():
+            name, status = rule.get("RuleConfigurationName"), rule.get("RuleEvaluationStatus")
+            if printed.get(name) != status:
+                printed[name] = status
+                lines.append(f"[rule] {name}: {status}")
+    return lines
+
+
+def parse_s3_uri(uri: str | None) -> tuple[str, str]:
     """``s3://bucket/key/prefix`` -> ``('bucket', 'key/prefix')``."""
     if not isinstance(uri, str) or not uri.startswith("s3://") or len(uri) <= 5:
         raise ConfigurationError(f"{uri!r} is not an S3 URI; expected s3://bucket/key")
@@ -113,7 +161,16 @@ def parse_s3_uri(uri):
     return bucket, key
 
 
-def s3_uri(bucket, *parts):
+def format_tags(tags: Tags | None) -> list[dict[str, str]]:
+    """``{'k': 'v'}`` or ``[{'Key': 'k', 'Value': 'v'}]`` -> the list form SageMaker takes."""
+    if not tags:
+        return []
+    if isinstance(tags, dict):
+        return [{"Key": str(key), "Value": str(value)} for key, value in tags.items()]
+    return [dict(tag) for tag in tags]
+
+
+def s3_uri(bucket: str, *parts: str | None) -> str:
     """``s3://bucket/part/part`` with no doubled or trailing slashes."""
     key = "/".join(part.strip("/") for part in parts if part and part.strip("/"))
     return f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
@@ -131,25 +188,26 @@ class Session:
 
     local_mode = False
 
-    def __init__(self, boto_session=None, sagemaker_client=None, sagemaker_runtime_client=None,
-                 s3_client=None, logs_client=None, sts_client=None, default_bucket=None):
+    def __init__(self, boto_session: boto3.Session | None = None, sagemaker_client: Any = None,
+                 sagemaker_runtime_client: Any = None, s3_client: Any = None, logs_client: Any = None,
+                 sts_client: Any = None, default_bucket: str | None = None) -> None:
         self._boto_session = boto_session
-        self._clients = {}
+        self._clients: dict[str, Any] = {}
         for name, client in (("sagemaker", sagemaker_client), ("sagemaker-runtime", sagemaker_runtime_client),
                              ("s3", s3_client), ("logs", logs_client), ("sts", sts_client)):
             if client is not None:
                 self._clients[name] = _maybe_translate(client)
         self._default_bucket_name = default_bucket
         self._default_bucket_checked = False
-        self._account = None
+        self._account: str | None = None
         self._lock = threading.Lock()
         if not self.local_mode:
-            self.boto_region_name  # no region: say so now, not at the first request
+            self.boto_region_name  # noqa: B018 (no region: the property raises now, not at the first request)
 
     # ------------------------------------------------------------------ boto3 plumbing
 
     @property
-    def boto_session(self):
+    def boto_session(self) -> boto3.Session:
         if self._boto_session is None:
             import boto3
 
@@ -157,20 +215,20 @@ class Session:
         return self._boto_session
 
     @property
-    def boto_region_name(self):
+    def boto_region_name(self) -> str:
         """The AWS region; a :class:`ConfigurationError` naming the fix when none is configured."""
         region = self.boto_session.region_name
         if not region:
             for client in self._clients.values():
-                region = getattr(getattr(client, "meta", None), "region_name", None)
-                if region:
-                    return region
+                client_region: str | None = getattr(getattr(client, "meta", None), "region_name", None)
+                if client_region:
+                    return client_region
             if self.local_mode:
                 return "us-east-1"
             raise ConfigurationError(f"no AWS region is configured: {_region_fix()}")
         return region
 
-    def _client(self, service):
+    def _client(self, service: ServiceName) -> Any:
         client = self._clients.get(service)
         if client is None:
             with self._lock:
@@ -184,30 +242,30 @@ class Session:
         return client
 
     @property
-    def sagemaker_client(self):
+    def sagemaker_client(self) -> Any:
         return self._client("sagemaker")
 
     @property
-    def sagemaker_runtime_client(self):
+    def sagemaker_runtime_client(self) -> Any:
         return self._client("sagemaker-runtime")
 
     @property
-    def s3_client(self):
+    def s3_client(self) -> Any:
         return self._client("s3")
 
     @property
-    def logs_client(self):
+    def logs_client(self) -> Any:
         return self._client("logs")
 
     @property
-    def sts_client(self):
+    def sts_client(self) -> Any:
         return self._client("sts")
 
-    def has_credentials(self):
+    def has_credentials(self) -> bool:
         """True when the boto3 credential chain finds credentials."""
         return self.boto_session.get_credentials() is not None
 
-    def require_credentials(self, reason):
+    def require_credentials(self, reason: str) -> None:
         """Raise :class:`ConfigurationError` naming ``reason`` when there are no AWS credentials."""
         if not self.has_credentials():
             alternative = ", or use file:// paths instead" if self.local_mode else ""
@@ -215,13 +273,13 @@ class Session:
                 f"{reason} needs AWS credentials and none were found: run `aws configure`, set "
                 f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE){alternative}")
 
-    def account_id(self):
+    def account_id(self) -> str:
         """The caller's AWS account id (``sts:GetCallerIdentity``, cached)."""
         if self._account is None:
             self._account = self.sts_client.get_caller_identity()["Account"]
         return self._account
 
-    def partition(self):
+    def partition(self) -> str:
         region = self.boto_region_name
         if region.startswith("cn-"):
             return "aws-cn"
@@ -229,7 +287,7 @@ class Session:
             return "aws-us-gov"
         return "aws"
 
-    def expand_role(self, role):
+    def expand_role(self, role: str) -> str:
         """An IAM role ARN for ``role``: ARNs pass through; ``name``, ``path/name`` or ``role/path/name``
         become ``arn:<partition>:iam::<account>:role/<path/name>``."""
         if not role:
@@ -243,7 +301,7 @@ class Session:
 
     # ---------------------------------------------------------------------------- S3
 
-    def default_bucket(self):
+    def default_bucket(self) -> str:
         """``sagemaker-{region}-{account}``, created when missing (or the bucket given to the constructor)."""
         if self._default_bucket_name and self._default_bucket_checked:
             return self._default_bucket_name
@@ -252,11 +310,11 @@ class Session:
         self._default_bucket_name, self._default_bucket_checked = name, True
         return name
 
-    def default_output_path(self):
+    def default_output_path(self) -> str:
         """Where training output goes when the estimator names no ``output_path``: ``s3://<default bucket>/``."""
         return s3_uri(self.default_bucket()) + "/"
 
-    def _ensure_bucket(self, name):
+    def _ensure_bucket(self, name: str) -> None:
         s3 = self.s3_client
         try:
             s3.head_bucket(Bucket=name)
@@ -270,7 +328,7 @@ class Session:
                         f"with a bucket you own") from error
                 raise
         region = self.boto_region_name
-        request = {"Bucket": name}
+        request: dict[str, Any] = {"Bucket": name}
         if region != "us-east-1":
             request["CreateBucketConfiguration"] = {"LocationConstraint": region}
         try:
@@ -280,14 +338,16 @@ class Session:
             if error.code not in ("BucketAlreadyOwnedByYou", "OperationAborted"):
                 raise
 
-    def _transfer_manager(self, max_concurrency=10):
+    def _transfer_manager(self, max_concurrency: int = 10) -> TransferManager:
         from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
         config = TransferConfig(multipart_threshold=8 * _MB, multipart_chunksize=8 * _MB,
                                 max_concurrency=max_concurrency, use_threads=True)
         return create_transfer_manager(self.s3_client, config)
 
-    def upload_data(self, path, bucket=None, key_prefix="data", callback=None, extra_args=None):
+    def upload_data(self, path: str, bucket: str | None = None, key_prefix: str = "data",
+                    callback: Callable[[int], object] | None = None,
+                    extra_args: dict[str, Any] | None = None) -> str:
         """Upload a file or a folder to S3; returns the ``s3://`` URI of the file, or of the folder's prefix.
 
         A folder keeps its files' relative paths under ``key_prefix``. Files go up in parallel,
@@ -303,7 +363,7 @@ class Session:
         bucket = bucket or self.default_bucket()
         key_prefix = (key_prefix or "").strip("/")
         if os.path.isdir(path):
-            files = []
+            files: list[tuple[str, str]] = []
             for folder, dirs, names in os.walk(path):
                 dirs.sort()
                 for name in sorted(names):
@@ -318,7 +378,7 @@ class Session:
         progress = _Progress(sum(os.path.getsize(local) for local, _ in files), f"upload {result}")
 
         class _Count(BaseSubscriber):
-            def on_progress(self, future, bytes_transferred, **kwargs):
+            def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
                 progress(bytes_transferred)
                 if callback is not None:
                     callback(bytes_transferred)
@@ -337,7 +397,7 @@ class Session:
                 progress.close()
         return result
 
-    def upload_if_changed(self, local_path, uri, sha256):
+    def upload_if_changed(self, local_path: str, uri: str, sha256: str) -> bool:
         """Upload ``local_path`` to ``uri`` unless an object with the same SHA-256 is already there.
 
         The digest is stored as object metadata ``sha256``. Returns True when it uploaded.
@@ -355,10 +415,11 @@ class Session:
             manager.upload(local_path, bucket, key, extra_args={"Metadata": {"sha256": sha256}}).result()
         return True
 
-    def download_data(self, path, bucket, key_prefix="", extra_args=None):
+    def download_data(self, path: str, bucket: str, key_prefix: str = "",
+                      extra_args: dict[str, Any] | None = None) -> list[str]:
         """Download every object under ``s3://bucket/key_prefix`` into folder ``path``; returns the local paths."""
         root = os.path.abspath(path)
-        keys = []
+        keys: list[str] = []
         paginator = self.s3_client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=key_prefix):
             keys.extend(item["Key"] for item in page.get("Contents", ()) if not item["Key"].endswith("/"))
@@ -381,46 +442,47 @@ class Session:
                 future.result()
         return [target for _, target in targets]
 
-    def read_s3_file(self, bucket, key):
+    def read_s3_file(self, bucket: str, key: str) -> bytes:
         """An S3 object's body as ``bytes``."""
-        return self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body: bytes = self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
 
     # --------------------------------------------------- algorithms and model packages
 
-    def create_algorithm(self, name, training_specification, inference_specification=None,
-                         validation_specification=None, **options):
+    def create_algorithm(self, name: str, training_specification: Mapping[str, Any],
+                         inference_specification: Mapping[str, Any] | None = None,
+                         validation_specification: Mapping[str, Any] | None = None, **options: Any) -> str:
         """Send ``CreateAlgorithm`` (specifications from :mod:`framework_sdk.specs`); returns its ARN."""
-        from . import specs
+        arn: str = specs.create_algorithm(self, name, training_specification, inference_specification,
+                                          validation_specification, **options)
+        return arn
 
-        return specs.create_algorithm(self, name, training_specification, inference_specification,
-                                      validation_specification, **options)
-
-    def create_model_package(self, name=None, **options):
+    def create_model_package(self, name: str | None = None, **options: Any) -> str:
         """Send ``CreateModelPackage`` (see :func:`framework_sdk.specs.create_model_package_request`); returns its ARN."""
-        from . import specs
-
-        return specs.create_model_package(self, name, **options)
+        arn: str = specs.create_model_package(self, name, **options)
+        return arn
 
     # --------------------------------------------------------------------- describes
 
-    def describe_training_job(self, job_name):
+    def describe_training_job(self, job_name: str) -> Response:
         return self.sagemaker_client.describe_training_job(TrainingJobName=job_name)
 
-    def describe_transform_job(self, job_name):
+    def describe_transform_job(self, job_name: str) -> Response:
         return self.sagemaker_client.describe_transform_job(TransformJobName=job_name)
 
-    def describe_endpoint(self, endpoint_name):
+    def describe_endpoint(self, endpoint_name: str) -> Response:
         return self.sagemaker_client.describe_endpoint(EndpointName=endpoint_name)
 
-    def describe_endpoint_config(self, endpoint_config_name):
+    def describe_endpoint_config(self, endpoint_config_name: str) -> Response:
         return self.sagemaker_client.describe_endpoint_config(EndpointConfigName=endpoint_config_name)
 
-    def describe_model(self, model_name):
+    def describe_model(self, model_name: str) -> Response:
         return self.sagemaker_client.describe_model(ModelName=model_name)
 
     # -------------------------------------------------------------------------- waits
 
-    def _wait(self, describe, status_key, done, what, poll, timeout):
+    def _wait(self, describe: Callable[[], Response], status_key: str, done: tuple[str, ...], what: str,
+              poll: float, timeout: float | None) -> Response:
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = _backoff(poll)
         while True:
@@ -437,19 +499,19 @@ class Session:
                 delay = min(delay, remaining)
             threading.Event().wait(delay)
 
-    def wait_for_job(self, job, poll=5, timeout=None):
+    def wait_for_job(self, job: str, poll: float = 5, timeout: float | None = None) -> Response:
         """Wait for training job ``job`` to end; returns its description, raises if it did not complete."""
         description = self._wait(lambda: self.describe_training_job(job), "TrainingJobStatus",
                                  _TRAINING_DONE, f"training job {job!r}", poll, timeout)
         return check_job_status(job, description, "TrainingJobStatus")
 
-    def wait_for_transform_job(self, job, poll=5, timeout=None):
+    def wait_for_transform_job(self, job: str, poll: float = 5, timeout: float | None = None) -> Response:
         """Wait for transform job ``job`` to end; returns its description, raises if it did not complete."""
         description = self._wait(lambda: self.describe_transform_job(job), "TransformJobStatus",
                                  _TRANSFORM_DONE, f"transform job {job!r}", poll, timeout)
         return check_job_status(job, description, "TransformJobStatus")
 
-    def wait_for_endpoint(self, endpoint, poll=30, timeout=None):
+    def wait_for_endpoint(self, endpoint: str, poll: float = 30, timeout: float | None = None) -> Response:
         """Wait for ``endpoint`` to leave Creating/Updating; raises unless it is InService."""
         description = self._wait(lambda: self.describe_endpoint(endpoint), "EndpointStatus",
                                  _ENDPOINT_DONE, f"endpoint {endpoint!r}", poll, timeout)
@@ -463,30 +525,42 @@ class Session:
 
     # --------------------------------------------------------------------------- logs
 
-    def logs_for_job(self, job_name, wait=False, poll=10, log_type="All", timeout=None):
+    def logs_for_job(self, job_name: str, wait: bool = False, poll: float = 10, log_type: str | bool = "All",
+                     timeout: float | None = None) -> Response:
         """Print a training job's CloudWatch logs, every instance in time order with a ``[algo-N]`` prefix.
 
-        With ``wait`` it follows the logs until the job ends, prints the final status and
-        raises :class:`UnexpectedStatusException` (with ``FailureReason``) if the job failed.
+        ``log_type`` says what to print, as in SageMaker Python SDK v2: ``'All'`` (default) the log
+        lines and the status changes of the job's Debugger/Profiler rules, ``'Training'`` the log
+        lines only, ``'Rules'`` the rules' statuses only, ``'None'`` nothing (``True``/``False``
+        mean ``'All'``/``'None'``). With ``wait`` it follows the job until it ends, prints the final
+        status (unless ``'None'``) and raises :class:`UnexpectedStatusException` (with
+        ``FailureReason``) if the job failed.
         """
+        shown = LOG_TYPES[check_log_type(log_type)]
         return self._follow_logs(job_name, TRAINING_LOG_GROUP, self.describe_training_job,
-                                 "TrainingJobStatus", _TRAINING_DONE, wait, poll, timeout)
+                                 "TrainingJobStatus", _TRAINING_DONE, wait, poll, timeout, shown=shown)
 
-    def logs_for_transform_job(self, job_name, wait=False, poll=10, timeout=None):
+    def logs_for_transform_job(self, job_name: str, wait: bool = False, poll: float = 10,
+                               timeout: float | None = None) -> Response:
         """Like :meth:`logs_for_job`, for a batch transform job."""
         return self._follow_logs(job_name, TRANSFORM_LOG_GROUP, self.describe_transform_job,
                                  "TransformJobStatus", _TRANSFORM_DONE, wait, poll, timeout)
 
-    def _follow_logs(self, job_name, group, describe, status_key, done, wait, poll, timeout,
-                     out=None):
+    def _follow_logs(self, job_name: str, group: str, describe: Callable[[str], Response], status_key: str,
+                     done: tuple[str, ...], wait: bool, poll: float, timeout: float | None,
+                     out: TextIO | None = None, shown: tuple[str, ...] = ("lines", "status")) -> Response:
         out = out or sys.stdout
-        reader = LogReader(self.logs_client, group, job_name)
+        reader = LogReader(self.logs_client, group, job_name) if "lines" in shown else None
+        rules: dict[str, str] = {}  # rule name -> the status last printed
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = _backoff(poll)
         description = describe(job_name)
         while True:
             finished = description[status_key] in done
-            for line in reader.read_new():  # after the job ends: one last full read
+            lines = reader.read_new() if reader else []  # after the job ends: one last full read
+            if "rules" in shown:
+                lines += rule_status_lines(description, rules)
+            for line in lines:
                 out.write(line + "\n")
             out.flush()
             if finished or not wait:
@@ -496,9 +570,10 @@ class Session:
             threading.Event().wait(next(delays))
             description = describe(job_name)
         if finished:
-            out.write(f"{job_name}: {description[status_key]}"
-                      f"{' - ' + description['FailureReason'] if description.get('FailureReason') else ''}\n")
-            out.flush()
+            if "status" in shown:
+                out.write(f"{job_name}: {description[status_key]}"
+                          f"{' - ' + description['FailureReason'] if description.get('FailureReason') else ''}\n")
+                out.flush()
             if wait:
                 check_job_status(job_name, description, status_key)
         return description
@@ -507,16 +582,17 @@ class Session:
 class LogReader:
     """Reads new events of every CloudWatch stream ``<job_name>/...`` of a log group, merged by time."""
 
-    def __init__(self, logs_client, group, job_name):
+    def __init__(self, logs_client: Any, group: str, job_name: str) -> None:
         self.client = logs_client
         self.group = group
         self.job_name = job_name
-        self.tokens = {}  # stream -> nextForwardToken
+        self.tokens: dict[str, str] = {}  # stream -> nextForwardToken
 
-    def streams(self):
-        names, token = [], None
+    def streams(self) -> list[str]:
+        names: list[str] = []
+        token: str | None = None
         while True:
-            request = {"logGroupName": self.group, "logStreamNamePrefix": self.job_name + "/"}
+            request: dict[str, Any] = {"logGroupName": self.group, "logStreamNamePrefix": self.job_name + "/"}
             if token:
                 request["nextToken"] = token
             try:
@@ -531,19 +607,20 @@ class LogReader:
                 return sorted(names)
 
     @staticmethod
-    def host(stream):
+    def host(stream: str) -> str:
         """``job/algo-1-1700000000`` -> ``algo-1``."""
         tail = stream.split("/", 1)[-1]
         head, _, last = tail.rpartition("-")
         return head if head and last.isdigit() and len(last) >= 9 else tail
 
-    def read_new(self):
+    def read_new(self) -> list[str]:
         """Lines not read before, ``[host] message``, ordered by timestamp across streams."""
-        events = []
+        events: list[tuple[int, int, str, str]] = []
         for index, stream in enumerate(self.streams()):
             host = self.host(stream)
             while True:
-                request = {"logGroupName": self.group, "logStreamName": stream, "startFromHead": True}
+                request: dict[str, Any] = {"logGroupName": self.group, "logStreamName": stream,
+                                           "startFromHead": True}
                 if stream in self.tokens:
                     request["nextToken"] = self.tokens[stream]
                 page = self.client.get_log_events(**request)
@@ -560,7 +637,7 @@ class LogReader:
         return [f"[{host}] {message.rstrip()}" for _, _, host, message in events]
 
 
-def check_job_status(job_name, description, status_key):
+def check_job_status(job_name: str, description: Response, status_key: str) -> Response:
     """Return ``description`` when the job completed; warn when stopped; raise with ``FailureReason`` when failed."""
     status = description[status_key]
     if status == "Completed":
@@ -574,7 +651,7 @@ def check_job_status(job_name, description, status_key):
         f"(session.logs_for_job({job_name!r}))", ("Completed", "Stopped"), status, reason, job_name)
 
 
-def _maybe_translate(client):
+def _maybe_translate(client: Any) -> Any:
     """Translate a boto3 client's errors; leave other objects with the client surface (local clients) alone."""
     meta = getattr(client, "meta", None)
     if meta is not None and hasattr(meta, "events") and hasattr(meta, "service_model"):

@@ -471,7 +471,7 @@ def create_model_package_request(name=None, *, inference_specification=None, alg
     })
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sagemaker_service_model():
     import botocore.session
 

@@ -6,10 +6,21 @@ SageMaker Python SDK's local mode does); output defaults to
 and locally a ``file://`` folder under the user's data folder unless a bucket is configured.
 Arguments follow SageMaker Python SDK v2.
 """
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from . import naming
-from .estimator import StartedJob, format_tags
 from .exceptions import ConfigurationError
 from .inputs import check_uri, uri_scheme
+from .jobs import TransformJob, resolve_session
+from .session import Session, format_tags
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._types import Request, Response, Tags
 
 STRATEGIES = ("MultiRecord", "SingleRecord")
 ASSEMBLE_WITH = ("None", "Line")
@@ -19,36 +30,22 @@ DATA_TYPES = ("S3Prefix", "ManifestFile", "AugmentedManifestFile")
 JOIN_SOURCES = ("None", "Input")
 
 
-def _check(name, value, choices):
+def _check(name: str, value: str | None, choices: tuple[str, ...]) -> None:
     if value is not None and value not in choices:
         raise ConfigurationError(f"{name}={value!r} is not valid; use one of {', '.join(choices)}")
-
-
-class TransformJob(StartedJob):
-    """A started transform job: ``name``, ``describe()``, ``wait(logs=...)``, ``stop()``."""
-
-    def describe(self):
-        return self.sagemaker_session.describe_transform_job(self.name)
-
-    def wait(self, logs=True):
-        if logs:
-            return self.sagemaker_session.logs_for_transform_job(self.name, wait=True)
-        return self.sagemaker_session.wait_for_transform_job(self.name)
-
-    def stop(self):
-        self.sagemaker_session.sagemaker_client.stop_transform_job(TransformJobName=self.name)
 
 
 class Transformer:
     """``Transformer(model_name, instance_count, instance_type, strategy, assemble_with, output_path, accept,
     max_concurrent_transforms, max_payload, env, ...)``."""
 
-    def __init__(self, model_name, instance_count, instance_type, strategy=None, assemble_with=None,
-                 output_path=None, output_kms_key=None, accept=None, max_concurrent_transforms=None,
-                 max_payload=None, tags=None, env=None, base_transform_job_name=None, sagemaker_session=None,
-                 volume_kms_key=None):
-        from .estimator import resolve_session
-
+    def __init__(self, model_name: str, instance_count: int, instance_type: str, strategy: str | None = None,
+                 assemble_with: str | None = None, output_path: str | None = None,
+                 output_kms_key: str | None = None, accept: str | None = None,
+                 max_concurrent_transforms: int | None = None, max_payload: int | None = None,
+                 tags: Tags | None = None, env: Mapping[str, str] | None = None,
+                 base_transform_job_name: str | None = None, sagemaker_session: Session | None = None,
+                 volume_kms_key: str | None = None) -> None:
         if not model_name:
             raise ConfigurationError("model_name is required: the SageMaker model to run (create it with "
                                      "model.transformer(...) or estimator.transformer(...))")
@@ -78,11 +75,12 @@ class Transformer:
         self.env = dict(env or {})
         self.base_transform_job_name = base_transform_job_name
         self.volume_kms_key = volume_kms_key
-        self.latest_transform_job = None
-        self._current_job_name = None
+        self.latest_transform_job: TransformJob | None = None
+        self._current_job_name: str | None = None
 
-    def _request(self, data, data_type, content_type, compression_type, split_type, job_name,
-                 input_filter, output_filter, join_source):
+    def _request(self, data: str, data_type: str, content_type: str | None, compression_type: str | None,
+                 split_type: str | None, job_name: str, input_filter: str | None, output_filter: str | None,
+                 join_source: str | None) -> Request:
         _check("data_type", data_type, DATA_TYPES)
         _check("compression_type", compression_type, COMPRESSIONS)
         _check("split_type", split_type, SPLIT_TYPES)
@@ -93,25 +91,26 @@ class Transformer:
                 if uri_scheme(uri) == "s3":
                     self.sagemaker_session.require_credentials(f"{what} {uri!r}")
         output_path = self.output_path or f"{self.sagemaker_session.default_output_path().rstrip('/')}/{job_name}"
-        transform_input = {"DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": data}}}
+        transform_input: Request = {"DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": data}}}
         for key, value in (("ContentType", content_type), ("CompressionType", compression_type),
                            ("SplitType", split_type)):
             if value is not None:
                 transform_input[key] = value
-        transform_output = {"S3OutputPath": output_path}
+        transform_output: Request = {"S3OutputPath": output_path}
         for key, value in (("Accept", self.accept), ("AssembleWith", self.assemble_with),
                            ("KmsKeyId", self.output_kms_key)):
             if value is not None:
                 transform_output[key] = value
-        resources = {"InstanceCount": self.instance_count, "InstanceType": self.instance_type}
+        resources: Request = {"InstanceCount": self.instance_count, "InstanceType": self.instance_type}
         if self.volume_kms_key:
             resources["VolumeKmsKeyId"] = self.volume_kms_key
-        request = {"TransformJobName": job_name, "ModelName": self.model_name, "TransformInput": transform_input,
-                   "TransformOutput": transform_output, "TransformResources": resources}
-        for key, value in (("BatchStrategy", self.strategy), ("MaxConcurrentTransforms", self.max_concurrent_transforms),
-                           ("MaxPayloadInMB", self.max_payload)):
-            if value is not None:
-                request[key] = value
+        request: Request = {"TransformJobName": job_name, "ModelName": self.model_name,
+                            "TransformInput": transform_input, "TransformOutput": transform_output,
+                            "TransformResources": resources}
+        for key, option in (("BatchStrategy", self.strategy), ("MaxConcurrentTransforms", self.max_concurrent_transforms),
+                            ("MaxPayloadInMB", self.max_payload)):
+            if option is not None:
+                request[key] = option
         if self.env:
             request["Environment"] = {str(k): str(v) for k, v in self.env.items()}
         processing = {key: value for key, value in (("InputFilter", input_filter), ("OutputFilter", output_filter),
@@ -122,8 +121,10 @@ class Transformer:
             request["Tags"] = self.tags
         return request
 
-    def transform(self, data, data_type="S3Prefix", content_type=None, compression_type=None, split_type=None,
-                  job_name=None, input_filter=None, output_filter=None, join_source=None, wait=True, logs=True):
+    def transform(self, data: str, data_type: str = "S3Prefix", content_type: str | None = None,
+                  compression_type: str | None = None, split_type: str | None = None, job_name: str | None = None,
+                  input_filter: str | None = None, output_filter: str | None = None,
+                  join_source: str | None = None, wait: bool = True, logs: bool = True) -> None:
         """Start a transform job over ``data`` (an ``s3://`` prefix or manifest); with ``wait``, follow it to the end."""
         if job_name:
             naming.validate(job_name, "job_name")
@@ -140,27 +141,25 @@ class Transformer:
         if wait:
             self.latest_transform_job.wait(logs=logs)
 
-    def _ensure_job(self):
+    def _ensure_job(self) -> TransformJob:
         if self.latest_transform_job is None:
             raise ConfigurationError("no transform job yet: call transform() first, or Transformer.attach(name)")
+        return self.latest_transform_job
 
-    def wait(self, logs=True):
+    def wait(self, logs: bool = True) -> Response:
         """Wait for the latest transform job to end (streaming its logs by default)."""
-        self._ensure_job()
-        return self.latest_transform_job.wait(logs=logs)
+        return self._ensure_job().wait(logs=logs)
 
-    def stop_transform_job(self, wait=True):
-        self._ensure_job()
-        self.latest_transform_job.stop()
+    def stop_transform_job(self, wait: bool = True) -> None:
+        job = self._ensure_job()
+        job.stop()
         if wait:
-            self.sagemaker_session.wait_for_transform_job(self.latest_transform_job.name)
+            self.sagemaker_session.wait_for_transform_job(job.name)
 
     @classmethod
-    def attach(cls, transform_job_name, sagemaker_session=None):
+    def attach(cls, transform_job_name: str, sagemaker_session: Session | None = None) -> Self:
         """Rebuild a transformer from an existing transform job (``DescribeTransformJob``)."""
         if sagemaker_session is None:
-            from .session import Session
-
             sagemaker_session = Session()
         job = sagemaker_session.describe_transform_job(transform_job_name)
         resources, output = job["TransformResources"], job["TransformOutput"]

@@ -17,7 +17,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
     received = []
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):  # http.server's name
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Recorder.received.append((self.path, self.headers.get("Content-Type"), body))
         answer = bytes(codecs.npy_encode(codecs.npy_decode(body) * 2))

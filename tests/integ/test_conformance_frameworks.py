@@ -1,9 +1,11 @@
 """`framework-sdk check` against our own framework images, running a user script through the toolkit."""
+import io
 import textwrap
 
 import pytest
 from click.testing import CliRunner
 
+from framework_sdk import conformance
 from framework_sdk.cli import main
 
 pytestmark = pytest.mark.docker
@@ -135,3 +137,41 @@ def test_check_without_the_script_says_what_is_missing(docker_client, python_ima
     result = CliRunner().invoke(main, ["check", python_image, "--source-dir", "."])
     assert result.exit_code != 0
     assert "go with entry_point" in result.output
+
+
+def check_with_the_builtin_script(docker_client, image, framework, script):
+    """Every check passes, including "a requirement cannot replace `train`/`serve`" (issue 12, defect 3:
+    our images' Dockerfiles must keep /opt/venv/bin, where pip puts console scripts, from coming first)."""
+    result = CliRunner().invoke(main, ["check", image, "--timeout", "120"])
+    notice = (f"{image} is a {framework} framework image: its train and serve run a user's script, and none was "
+              f"given (--entry-point), so the check runs the {framework} framework's built-in script {script}")
+    assert result.stderr.index(notice) < result.stderr.index("  pass  train:"), result.stderr
+    table = result.stdout.splitlines()
+    statuses = {line[8:].split("  ")[0]: line.split()[0] for line in table[1:-1]}
+    assert len(statuses) == len(conformance.SERVE_CHECKS) + 8
+    assert statuses == dict.fromkeys(statuses, "PASS"), result.stdout
+    assert result.exit_code == 0, result.output
+    assert docker_client.containers.list(all=True, filters={"label": "org.framework-sdk.check"}) == []
+    return result
+
+
+def test_check_runs_the_chainer_frameworks_builtin_script_without_an_entry_point(docker_client, chainer_image):
+    check_with_the_builtin_script(docker_client, chainer_image, "chainer", "softmax_regression.py")
+
+
+def test_check_runs_the_python_frameworks_builtin_script_without_an_entry_point(docker_client, python_image):
+    check_with_the_builtin_script(docker_client, python_image, "python", "nearest_centroid.py")
+
+
+def test_check_of_a_framework_without_a_builtin_script_stops_with_the_command(docker_client, base_image):
+    tag = "fsdk-test-conformance-unknown-framework:1"
+    dockerfile = f"FROM {base_image}\nENV FRAMEWORK_SDK_FRAMEWORK=fsdk_test_unknown\n".encode()
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, forcerm=True)
+    try:
+        result = CliRunner().invoke(main, ["check", tag])
+    finally:
+        docker_client.images.remove(tag)
+    assert result.exit_code == 1
+    assert f"{tag} is a fsdk_test_unknown framework image" in result.output
+    assert f"framework-sdk check {tag} --entry-point train.py --source-dir src" in result.output
+    assert "  pass" not in result.output and "  fail" not in result.output  # stopped before running anything

@@ -119,8 +119,8 @@ def test_a_folder_named_as_the_image_trains_and_serves_on_two_instances(session,
 
     predictor = trainer.deploy(2, "local", serializer=CSVSerializer(), deserializer=CSVDeserializer())
     try:
-        servers = session.sagemaker_client.endpoints[predictor.endpoint_name].servers
-        assert len({url for url in servers.urls}) == 2
+        endpoint = session.local_endpoint(predictor.endpoint_name)
+        assert len({url for url in endpoint.urls}) == 2
         for _ in range(4):  # spread over both instances
             assert predictor.predict([[1, 2], [0.5, 0]]) == [["60.0"], ["10.0"]]
     finally:

@@ -16,7 +16,7 @@ import pytest
 
 from framework_sdk import Estimator, LocalSession
 from framework_sdk.exceptions import UnexpectedStatusException
-from framework_sdk.local import LocalModeError, PortInUse
+from framework_sdk.local import LocalModeError
 from framework_sdk.local.backends.docker import LABEL
 from framework_sdk.serializers import CSVDeserializer, CSVSerializer
 
@@ -100,7 +100,7 @@ def test_train_deploy_predict_transform(session, byo_image, work, capsys):
         with pytest.raises(Exception, match=r"ModelError.*400.*bad CSV"):
             bad(EndpointName=predictor.endpoint_name, Body=b"x,y", ContentType="text/csv")
         # The server keeps serving after a bad request, on both instances.
-        assert len(session.sagemaker_client.endpoints[predictor.endpoint_name].urls) == 2
+        assert len(session.local_endpoint(predictor.endpoint_name).urls) == 2
         assert [float(v) for (v,) in predictor.predict([[0, 1]])] == pytest.approx([3.0])
     finally:
         predictor.delete_endpoint()

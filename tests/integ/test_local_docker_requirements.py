@@ -112,9 +112,9 @@ def test_requirements_are_installed_once_into_a_reused_image(session, work, pyth
                              serializer=CSVSerializer(), deserializer=CSVDeserializer())
     try:
         assert [[float(v) for v in row] for row in predictor.predict([[1]])] == [[1.0]]
-        servers = session.sagemaker_client.endpoints[predictor.endpoint_name].servers
-        assert servers.run_image == tag
-        assert not any("Successfully installed" in line for line in servers.logs.lines)
+        endpoint = session.local_endpoint(predictor.endpoint_name)
+        assert endpoint.servers.run_image == tag
+        assert not any("Successfully installed" in line for line in endpoint.logs.lines)
     finally:
         predictor.delete_endpoint()
 

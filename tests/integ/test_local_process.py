@@ -153,7 +153,7 @@ def test_train_deploy_predict_transform(session, work, capsys):
                           serializer=CSVSerializer(), deserializer=CSVDeserializer())
         assert [float(row[0]) for row in other.predict([[1, 0]])] == pytest.approx([2.0])
         # Servers killed behind local mode's back: a ModelError that says so, not a raw connection error.
-        for host in session.sagemaker_client.endpoints[predictor.endpoint_name].servers.hosts:
+        for host in session.local_endpoint(predictor.endpoint_name).hosts:
             os.killpg(host.process.pid, signal.SIGKILL)
             host.wait(10)
         with pytest.raises(Exception, match="ModelError.*did not answer.*it may have stopped"):
@@ -267,7 +267,7 @@ def test_endpoints_left_running_stop_when_python_exits(work):
         trainer.fit({{"train": "file://{work}/data"}}, logs=False)
         predictor = trainer.create_model(entry_point="inference.py", source_dir={str(work / 'code')!r}).deploy(
             initial_instance_count=2, instance_type="local")
-        print("serving", *trainer.sagemaker_session.sagemaker_client.endpoints[predictor.endpoint_name].urls)
+        print("serving", *trainer.sagemaker_session.local_endpoint(predictor.endpoint_name).urls)
     """)
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, TMPDIR=str(work / "tmp")))

@@ -1,4 +1,4 @@
-"""Typed JSON mode (with its docs pages in a real browser), class-bound serving and batch transform, over HTTP."""
+"""Typed JSON mode (with its docs pages in a real browser), predictor-class serving and batch transform, over HTTP."""
 import json
 import shutil
 import subprocess
@@ -39,7 +39,7 @@ class Predictor:
                 for i in instances]
 '''
 
-CLASS_BOUND = '''
+PREDICTOR_CLASS = '''
 class Repeater:
     """Built per configuration; predicts one value per instance."""
 
@@ -99,9 +99,9 @@ def test_docs_page_renders_the_schema_in_a_real_browser(typed_server, tmp_path):
     assert "Instance" in dom and "Prediction" in dom
 
 
-def test_class_bound_server_uses_request_configuration(tmp_path):
+def test_predictor_class_server_uses_request_configuration(tmp_path):
     write_model(tmp_path, code=None)
-    (tmp_path / "model" / "code" / "repeaters.py").write_text(CLASS_BOUND)
+    (tmp_path / "model" / "code" / "repeaters.py").write_text(PREDICTOR_CLASS)
     (tmp_path / "model" / "hyperparameters.json").write_text(json.dumps({"predictor_class": '"repeaters.Repeater"'}))
     with ServerProcess(tmp_path, workers=1) as server:
         server.wait_ready()
@@ -112,9 +112,9 @@ def test_class_bound_server_uses_request_configuration(tmp_path):
         assert status == 400 and "colour" in json.loads(body)["message"]
 
 
-def test_class_bound_batch_transform_with_inference_config(tmp_path):
+def test_predictor_class_batch_transform_with_inference_config(tmp_path):
     write_model(tmp_path, code=None)
-    (tmp_path / "model" / "code" / "repeaters.py").write_text(CLASS_BOUND)
+    (tmp_path / "model" / "code" / "repeaters.py").write_text(PREDICTOR_CLASS)
     with ServerProcess(tmp_path, workers=1, SAGEMAKER_BATCH="true", FRAMEWORK_SDK_PREDICTOR_CLASS="repeaters.Repeater",
                        INFERENCE_CONFIG=json.dumps({"times": 2, "suffix": "!"})) as server:
         server.wait_ready()

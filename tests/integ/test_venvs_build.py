@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from framework_sdk import venvs
+import framework_sdk
+from framework_sdk import images, venvs
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,9 @@ def test_chainer_environment_imports_chainer_and_the_toolkit(chainer_python):
     assert code == 0, output
     chainer_version, numpy_version, toolkit, has_mpi4py = output.split()
     assert chainer_version == "7.8.1" and numpy_version.startswith("1.")
-    assert toolkit == str(venvs.toolkit_source() / "framework_sdk" / "__init__.py")  # this checkout's code
+    layer = chainer_python.parents[1]  # <environment>/toolkit-<hash>/bin/python
+    assert Path(toolkit).is_relative_to(layer)  # the installed toolkit, copied into the layer on the environment
+    assert Path(toolkit).read_bytes() == Path(framework_sdk.__file__).read_bytes()
     assert has_mpi4py == str(bool(shutil.which("mpicc")))
 
 
@@ -41,6 +44,27 @@ def test_second_call_reuses_the_environment(chainer_python):
     assert venvs.framework_python("chainer", "7.8.1") == chainer_python
     assert time.monotonic() - started < 1.0
     assert marker.stat().st_mtime_ns == before
+
+
+def test_an_edited_toolkit_is_a_new_layer_on_the_same_environment(chainer_python, tmp_path, monkeypatch):
+    installed = images.Toolkit.installed()
+    edited = tmp_path / "edited-checkout" / "framework_sdk"
+    shutil.copytree(installed.package_dir, edited, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(edited / "container" / "__init__.py", "a") as file:
+        file.write(f"EDIT = {uuid.uuid4().hex!r}\n")
+    toolkit = images.Toolkit(installed.version, installed.requirements, installed.entry_points, edited)
+    monkeypatch.setattr(images.Toolkit, "installed", classmethod(lambda cls: toolkit))
+    started = time.monotonic()
+    python = venvs.framework_python("chainer", "7.8.1")
+    elapsed = time.monotonic() - started
+    try:
+        assert python != chainer_python and python.parents[2] == chainer_python.parents[2]  # same environment
+        assert elapsed < 15, f"a new toolkit layer took {elapsed:.1f} s"
+        code, output = run_python(python, "import chainer, framework_sdk.container as c; print(chainer.__version__, c.EDIT)")
+        assert code == 0 and output.split()[0] == "7.8.1", output
+    finally:
+        shutil.rmtree(python.parents[1], ignore_errors=True)
+        Path(f"{python.parents[1]}.lock").unlink(missing_ok=True)
 
 
 def test_user_layer_installs_once_and_keeps_the_environment_packages(chainer_python, tmp_path):

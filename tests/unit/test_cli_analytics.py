@@ -5,7 +5,7 @@ import pytest
 from botocore.stub import ANY
 
 from framework_sdk import Estimator, LocalSession, Transformer
-from framework_sdk.estimator import TrainingJob
+from framework_sdk.jobs import TrainingJob
 from framework_sdk.exceptions import ConfigurationError
 
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
@@ -52,7 +52,7 @@ def test_analytics_on_aws_read_cloudwatch(aws_stubs):
 def test_analytics_need_a_job(aws_stubs):
     estimator = Estimator("img:1", ROLE, 1, "ml.m5.large", sagemaker_session=aws_stubs.session)
     with pytest.raises(ConfigurationError, match="call fit"):
-        estimator.training_job_analytics
+        estimator.training_job_analytics  # noqa: B018 (the property raises)
 
 
 class Recorder:

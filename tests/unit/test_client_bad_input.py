@@ -132,6 +132,12 @@ def test_bad_job_name_and_names(aws_stubs):
         Model("img", "s3://b/m.tar.gz", ROLE, sagemaker_session=aws_stubs.session).deploy(0, "ml.m5.large")
 
 
+def test_unknown_log_type_is_refused_before_the_job_starts(aws_stubs):
+    estimator = Estimator("img", ROLE, 1, "ml.m5.large", output_path="s3://b/", sagemaker_session=aws_stubs.session)
+    with pytest.raises(ConfigurationError, match="log_type='Everything' is not one of"):
+        estimator.fit("s3://b/data", logs="Everything")
+
+
 def test_bad_transform_arguments(aws_stubs):
     with pytest.raises(ConfigurationError, match="strategy"):
         Transformer("m", 1, "ml.m5.large", strategy="Many", sagemaker_session=aws_stubs.session)

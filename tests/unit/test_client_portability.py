@@ -178,7 +178,7 @@ def test_deserializer_accept_is_what_was_given_and_ACCEPT_a_tuple():
 @pytest.mark.parametrize("kwargs", [{"model_name": "my_model"}, {"endpoint_name": "end point"}])
 def test_bad_names_for_deploy_are_refused_before_any_request(aws_stubs, kwargs):
     estimator = _estimator(aws_stubs.session)
-    from framework_sdk.estimator import TrainingJob
+    from framework_sdk.jobs import TrainingJob
 
     estimator.latest_training_job = TrainingJob(aws_stubs.session, "job-2026-01-01-00-00-00-000")
     what = next(iter(kwargs))

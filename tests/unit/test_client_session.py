@@ -122,6 +122,54 @@ def test_logs_merge_streams_by_time_with_host_prefix_then_final_status(aws_stubs
     assert out.getvalue().splitlines() == ["[algo-1] a1", "[algo-2] b2", "[algo-1] a3", "j: Failed - exit 1"]
 
 
+RULES = {"ProfilerRuleEvaluationStatuses": [{"RuleConfigurationName": "ProfilerReport",
+                                              "RuleEvaluationStatus": "NoIssuesFound"}]}
+
+
+def _queue_one_log_line(aws_stubs, job):
+    group, stream = "/aws/sagemaker/TrainingJobs", f"{job}/algo-1-1700000000"
+    aws_stubs.logs.add_response("describe_log_streams", {"logStreams": [{"logStreamName": stream}]},
+                                {"logGroupName": group, "logStreamNamePrefix": f"{job}/"})
+    aws_stubs.logs.add_response("get_log_events", {"events": [{"timestamp": 1, "message": "epoch 1"}],
+                                                   "nextForwardToken": "next"},
+                                {"logGroupName": group, "logStreamName": stream, "startFromHead": True})
+    aws_stubs.logs.add_response("get_log_events", {"events": [], "nextForwardToken": "next"},
+                                {"logGroupName": group, "logStreamName": stream, "startFromHead": True,
+                                 "nextToken": "next"})
+
+
+@pytest.mark.parametrize("log_type, reads_logs, expected", [
+    ("All", True, ["[algo-1] epoch 1", "[rule] ProfilerReport: NoIssuesFound", "j: Completed"]),
+    (True, True, ["[algo-1] epoch 1", "[rule] ProfilerReport: NoIssuesFound", "j: Completed"]),
+    ("Training", True, ["[algo-1] epoch 1", "j: Completed"]),
+    ("Rules", False, ["[rule] ProfilerReport: NoIssuesFound", "j: Completed"]),
+    ("None", False, []),
+])
+def test_logs_for_job_prints_what_log_type_names(aws_stubs, capsys, log_type, reads_logs, expected):
+    """As SageMaker v2: the log lines ('All', 'Training'), the rules' statuses ('All', 'Rules'), or nothing."""
+    aws_stubs.sagemaker.add_response("describe_training_job", _job("j", "Completed", **RULES), {"TrainingJobName": "j"})
+    if reads_logs:
+        _queue_one_log_line(aws_stubs, "j")
+    aws_stubs.session.logs_for_job("j", wait=True, poll=0.01, log_type=log_type)
+    assert capsys.readouterr().out.splitlines() == expected
+    aws_stubs.logs.assert_no_pending_responses()  # 'Rules' and 'None' read no CloudWatch logs
+
+
+def test_logs_for_job_prints_each_rule_status_once_as_it_changes(aws_stubs, capsys):
+    running = {"ProfilerRuleEvaluationStatuses": [{"RuleConfigurationName": "ProfilerReport",
+                                                   "RuleEvaluationStatus": "InProgress"}]}
+    for status, rules in (("InProgress", running), ("InProgress", running), ("Completed", RULES)):
+        aws_stubs.sagemaker.add_response("describe_training_job", _job("j", status, **rules), {"TrainingJobName": "j"})
+    aws_stubs.session.logs_for_job("j", wait=True, poll=0.01, log_type="Rules")
+    assert capsys.readouterr().out.splitlines() == ["[rule] ProfilerReport: InProgress", "[rule] ProfilerReport: NoIssuesFound",
+                                           "j: Completed"]
+
+
+def test_logs_for_job_refuses_an_unknown_log_type(aws_stubs):
+    with pytest.raises(ConfigurationError, match="log_type='Debug' is not one of 'All', 'Training', 'Rules', 'None'"):
+        aws_stubs.session.logs_for_job("j", log_type="Debug")
+
+
 def test_log_group_missing_means_no_lines_yet(aws_stubs):
     aws_stubs.logs.add_client_error("describe_log_streams", "ResourceNotFoundException", "no group")
     assert LogReader(aws_stubs.session.logs_client, "/aws/sagemaker/TrainingJobs", "j").read_new() == []
@@ -156,3 +204,21 @@ def test_sagemaker_validation_errors_get_advice_from_their_message(aws_stubs, me
                                          expected_params={"EndpointName": "ep"})
     with pytest.raises(AWSError, match=advice):
         aws_stubs.session.describe_endpoint("ep")
+
+
+def test_local_session_uploads_to_a_named_bucket_with_callback_and_extra_args(aws_stubs, tmp_path):
+    from botocore.stub import ANY
+
+    from framework_sdk.local import LocalSession
+
+    data = tmp_path / "train.csv"
+    data.write_bytes(b"1,2\n3,4\n")
+    session = LocalSession(backend="process", boto_session=aws_stubs.session.boto_session,
+                           s3_client=aws_stubs.clients["s3"])
+    aws_stubs.s3.add_response("put_object", {}, {"Bucket": "b", "Key": "data/train.csv", "Body": ANY,
+                                                 "ServerSideEncryption": "aws:kms", "ChecksumAlgorithm": ANY})
+    # the Stubber reads no body, so no progress reaches the callback; what matters is where each argument lands
+    uri = session.upload_data(str(data), bucket="b", callback=lambda sent: None,
+                              extra_args={"ServerSideEncryption": "aws:kms"})
+    assert uri == "s3://b/data/train.csv"
+    aws_stubs.s3.assert_no_pending_responses()

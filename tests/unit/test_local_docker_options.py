@@ -1,12 +1,11 @@
 """What the docker backend asks the engine for, checked against a recording stand-in for docker-py."""
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("docker")
 
-from framework_sdk.local.backends.base import HostSpec  # noqa: E402
-from framework_sdk.local.backends.docker import LABEL, DockerBackend  # noqa: E402
+from framework_sdk.local.backends.base import HostSpec
+from framework_sdk.local.backends.docker import LABEL, DockerBackend
 
 
 class Recorder:
@@ -72,7 +71,7 @@ def specs(tmp_path, count, role="train", port=None):
 def test_two_hosts_share_a_network_with_aliases_and_gpus(tmp_path):
     recorder, lines = Recorder(), []
     backend = DockerBackend(recorder)
-    hosts = backend.start("fsdk-job", "img", specs(tmp_path, 2), gpu=True, on_line=lambda h, l: lines.append(l))
+    hosts = backend.start("fsdk-job", "img", specs(tmp_path, 2), gpu=True, on_line=lambda h, line: lines.append(line))
     for host in hosts:
         assert host.wait(5) == 0
     assert recorder.networks_made[0][0] == ("fsdk-job-net",)

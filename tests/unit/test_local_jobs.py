@@ -290,3 +290,37 @@ def test_process_backend_checks_the_image_at_once_and_builds_its_environment_in_
     assert built == []
     assert backend.python_for("framework-sdk-chainer:7.8.1-cpu-py3") == "/venv/bin/python"
     assert built == [("chainer", "7.8.1")]
+
+
+@pytest.mark.parametrize("log_type, expected", [
+    ("All", ["algo-1 | epoch 1: loss 0.5", "{name}: Completed"]),
+    ("Training", ["algo-1 | epoch 1: loss 0.5", "{name}: Completed"]),
+    ("Rules", ["{name}: Completed"]),  # local jobs run no Debugger or Profiler rules
+    ("None", []),
+    (False, []),
+])
+def test_local_logs_for_job_prints_what_log_type_names(tmp_path, log_type, expected):
+    import io
+    import uuid
+
+    from framework_sdk.local import LocalSession
+
+    session = LocalSession(backend="process")
+    session.sagemaker_client.backend = ScriptedBackend({"algo-1": (["epoch 1: loss 0.5"], 0, {})})
+    name = f"logs-{uuid.uuid4().hex[:8]}"
+    session.sagemaker_client.create_training_job(**request(tmp_path, TrainingJobName=name))
+    out = io.StringIO()
+    try:
+        description = session.logs_for_job(name, wait=True, log_type=log_type, out=out)
+    finally:
+        session.close()
+    assert description["TrainingJobStatus"] == "Completed"
+    assert out.getvalue().splitlines() == [line.format(name=name) for line in expected]
+
+
+def test_local_logs_for_job_refuses_an_unknown_log_type(tmp_path):
+    from framework_sdk.exceptions import ConfigurationError
+    from framework_sdk.local import LocalSession
+
+    with pytest.raises(ConfigurationError, match="log_type='Everything' is not one of 'All', 'Training', 'Rules'"):
+        LocalSession(backend="process").logs_for_job("any-job", log_type="Everything")

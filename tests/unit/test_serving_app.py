@@ -1,4 +1,4 @@
-"""The ASGI app driven directly (no sockets), and the typed and class-bound services."""
+"""The ASGI app driven directly (no sockets), and the typed JSON and predictor-class services."""
 import asyncio
 import json
 import sys
@@ -9,7 +9,7 @@ import pytest
 
 from framework_sdk import codecs
 from framework_sdk.container.serving.app import ServingApp
-from framework_sdk.container.serving.classbound import ClassBoundService, class_path_from_model, locate
+from framework_sdk.container.serving.predictor_class import PredictorClassService, class_path_from_model, locate
 from framework_sdk.container.serving.config import ServerConfig
 from framework_sdk.container.serving.deadline import Deadline
 from framework_sdk.container.serving.errors import HTTPError, StartupError
@@ -204,11 +204,11 @@ def test_typed_mode_validates_batches_and_answers_in_order(monkeypatch):
     assert caught.value.status_code == 415
 
 
-# ------------------------------------------------------------------ class-bound mode
+# ------------------------------------------------------------------ predictor-class mode
 
 
 class Scaler:
-    """A class-bound predictor: built from a configuration, predicts a batch."""
+    """A predictor class: built from a configuration, predicts a batch."""
 
     def __init__(self, factor=1, model_dir=None):
         self.factor, self.model_dir = factor, model_dir
@@ -225,8 +225,8 @@ def scaler_path(monkeypatch):
     return "scaler_predictors.Scaler"
 
 
-def test_class_bound_uses_the_request_configuration(scaler_path):
-    service = ClassBoundService(scaler_path, ServerConfig(inference_config={"factor": 3}))
+def test_predictor_class_uses_the_request_configuration(scaler_path):
+    service = PredictorClassService(scaler_path, ServerConfig(inference_config={"factor": 3}))
     payload, kind = service.invoke(b'{"instances": [1, 2], "configuration": {"factor": 10}}', codecs.JSON, None)
     assert json.loads(payload) == {"predictions": [10, 20]} and kind == codecs.JSON
     assert json.loads(service.invoke(b'{"instances": [1]}', codecs.JSON, None)[0]) == {"predictions": [3]}
@@ -235,14 +235,14 @@ def test_class_bound_uses_the_request_configuration(scaler_path):
     assert caught.value.status_code == 400 and "colour" in caught.value.message
 
 
-def test_class_bound_batch_transform_reads_inference_config(scaler_path):
-    service = ClassBoundService(scaler_path, ServerConfig(batch=True, inference_config={"factor": 2}))
+def test_predictor_class_batch_transform_reads_inference_config(scaler_path):
+    service = PredictorClassService(scaler_path, ServerConfig(batch=True, inference_config={"factor": 2}))
     payload, kind = service.invoke(b"1\n2\n3\n", codecs.JSONLINES, None)
     assert kind == codecs.JSONLINES and payload == b"2\n4\n6\n"
     assert service.cache[json.dumps({"factor": 2})].model_dir == "/opt/ml/model"
 
 
-def test_class_bound_unknown_path_and_hyperparameters(tmp_path):
+def test_predictor_class_unknown_path_and_hyperparameters(tmp_path):
     with pytest.raises(StartupError, match="'no.such.Predictor' not found"):
         locate("no.such.Predictor")
     (tmp_path / "hyperparameters.json").write_text(json.dumps({"predictor_class": '"pkg.mod.Cls"', "epochs": "3"}))

@@ -9,7 +9,8 @@ import pytest
 
 from framework_sdk import codecs
 from framework_sdk.container.frameworks import chainer as chainer_framework
-from framework_sdk.container.serving.config import ConfigError, ServerConfig
+from framework_sdk.container.errors import ConfigurationError
+from framework_sdk.container.serving.config import ServerConfig
 from framework_sdk.container.serving.errors import HTTPError, StartupError
 from framework_sdk.container.serving.handlers import Context, HandlerChain
 
@@ -85,7 +86,7 @@ def test_batch_strategy_takes_the_container_and_the_api_spellings(given, strateg
     ({"SAGEMAKER_BATCH": "maybe"}, "not true or false"),
 ])
 def test_config_errors_name_the_variable(env, fragment):
-    with pytest.raises(ConfigError, match=None) as caught:
+    with pytest.raises(ConfigurationError, match=None) as caught:
         ServerConfig.from_env(env)
     assert fragment in str(caught.value)
 

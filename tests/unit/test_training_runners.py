@@ -1,12 +1,11 @@
 """mpirun command lines, rank labels, entry point commands and failure reports (no processes run)."""
 import os
-import sys
 
 import pytest
 
 from framework_sdk.container import runners, training
 from framework_sdk.container.environment import ConfigurationError, Environment
-from framework_sdk.container.usercode import is_project
+from framework_sdk.container.modules import is_project
 
 
 def env_for(hosts=("algo-1", "algo-2"), current="algo-1", **hyperparameters):

@@ -4,6 +4,11 @@ Names resolve lazily, so importing this package stays as cheap as ``import frame
 """
 from .._lazy import lazy_names
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:  # type checkers see the names; at run time they resolve lazily from _PUBLIC
+    from .estimator import Chainer as Chainer
+    from .model import ChainerModel as ChainerModel, ChainerPredictor as ChainerPredictor
+
 _PUBLIC = {"Chainer": "estimator", "ChainerModel": "model", "ChainerPredictor": "model"}
 __all__ = sorted(_PUBLIC)
 

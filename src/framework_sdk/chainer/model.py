@@ -1,13 +1,23 @@
 """Serving Chainer models: :class:`ChainerModel` and :class:`ChainerPredictor` (NPY both ways by default)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ..model import FrameworkModel
 from ..predictor import Predictor
 from ..serializers import NumpyDeserializer, NumpySerializer
+
+if TYPE_CHECKING:
+    from ..serializers import BaseDeserializer, BaseSerializer
+    from ..session import Session
 
 
 class ChainerPredictor(Predictor):
     """A :class:`~framework_sdk.Predictor` that sends and receives NPY arrays unless told otherwise."""
 
-    def __init__(self, endpoint_name, sagemaker_session=None, serializer=None, deserializer=None, **kwargs):
+    def __init__(self, endpoint_name: str, sagemaker_session: Session | None = None,
+                 serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(endpoint_name, sagemaker_session,
                          serializer if serializer is not None else NumpySerializer(),
                          deserializer if deserializer is not None else NumpyDeserializer(), **kwargs)
@@ -23,15 +33,16 @@ class ChainerModel(FrameworkModel):
     _framework_name = "chainer"
     predictor_cls = ChainerPredictor
 
-    def __init__(self, model_data, role=None, entry_point=None, source_dir=None, framework_version=None,
-                 py_version="py3", image_uri=None, predictor_cls=ChainerPredictor, model_server_workers=None,
-                 **kwargs):
+    def __init__(self, model_data: str | None, role: str | None = None, entry_point: str | None = None,
+                 source_dir: str | None = None, framework_version: str | None = None, py_version: str = "py3",
+                 image_uri: str | None = None, predictor_cls: type[Predictor] | None = ChainerPredictor,
+                 model_server_workers: int | None = None, **kwargs: Any) -> None:
         self.model_server_workers = model_server_workers
         super().__init__(model_data, image_uri, role, entry_point, source_dir=source_dir,
                          predictor_cls=predictor_cls, framework_version=framework_version, py_version=py_version,
                          **kwargs)
 
-    def _framework_env(self):
+    def _framework_env(self) -> dict[str, str]:
         if self.model_server_workers is None:
             return {}
         return {"SAGEMAKER_MODEL_SERVER_WORKERS": str(int(self.model_server_workers))}

@@ -13,8 +13,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from framework_sdk.container.errors import ToolkitError
 
-class UnsafeArchiveError(ValueError):
+
+class UnsafeArchiveError(ToolkitError, ValueError):
     """An archive member would escape the destination or create a special file."""
 
     def __init__(self, member, reason):

@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from framework_sdk.container.errors import ConfigurationError
+
 DEFAULT_BASE_DIR = "/opt/ml"
 BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"
 FRAMEWORK_PREFIX = "sagemaker_"
@@ -34,10 +36,6 @@ TOOLKIT_PARAMS = frozenset({
     "sagemaker_enable_cloudwatch_metrics",
     "sagemaker_s3_output",
 })
-
-
-class ConfigurationError(ValueError):
-    """The /opt/ml tree or its configuration is unusable; the message says which file and how to fix it."""
 
 
 def decode_hyperparameters(raw):

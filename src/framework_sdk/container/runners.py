@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from framework_sdk.container.errors import ToolkitError
+
 logger = logging.getLogger("framework_sdk.container")
 
 LOCAL_HOSTS_ENV = "FRAMEWORK_SDK_LOCAL_HOSTS"
@@ -42,7 +44,7 @@ EXPORTED_NAMES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONUNBUFFERED", "
                   "S3_ENDPOINT_URL")
 
 
-class MPIError(RuntimeError):
+class MPIError(ToolkitError, RuntimeError):
     """The MPI set-up failed (a worker never answered, no sshd, no status from the master)."""
 
 

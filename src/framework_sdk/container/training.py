@@ -14,8 +14,9 @@ from pathlib import Path
 
 from framework_sdk.container import frameworks, runners
 from framework_sdk.container.archives import UnsafeArchiveError
-from framework_sdk.container.environment import ConfigurationError, Environment, base_dir_from_env
-from framework_sdk.container.usercode import UserCodeError, fetch, install, install_code_channel
+from framework_sdk.container.environment import Environment, base_dir_from_env
+from framework_sdk.container.errors import ConfigurationError, ToolkitError
+from framework_sdk.container.modules import UserCodeError, fetch, install, install_code_channel
 
 logger = logging.getLogger("framework_sdk.container")
 
@@ -24,7 +25,7 @@ OOM_EXIT_CODE = 137
 USER_ERRORS = (ConfigurationError, UserCodeError, UnsafeArchiveError, runners.MPIError)
 
 
-class TrainingFailed(Exception):
+class TrainingFailed(ToolkitError):
     """The job failed in a way the report explains; ``exit_code`` is what ``train`` returns."""
 
     def __init__(self, message, exit_code=1):

@@ -5,18 +5,13 @@ models and endpoint configs are kept in memory for the life of the session. Unkn
 names raise :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``), as a
 Session's boto3 clients do.
 """
-import datetime
 import threading
 
-from framework_sdk.local import registry
+from framework_sdk.local import registry, runs
 from framework_sdk.local.runtime import client_error
 from framework_sdk.local.serving import ModelServers
 from framework_sdk.local.training import TrainingJob
 from framework_sdk.local.transform import TransformJob
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def _arn(kind, name):
@@ -24,7 +19,13 @@ def _arn(kind, name):
 
 
 class Endpoint:
-    """A local endpoint: the model servers of its (single) production variant."""
+    """A local endpoint: the model servers of its (single) production variant.
+
+    What :meth:`LocalSession.local_endpoint` returns. Public: ``name``, ``status``, ``urls`` (one
+    ``http://host:port`` per instance), ``hosts`` (the running servers: ``name``, ``exited``
+    event, ``tail`` of their output, ``describe_exit()``) and ``logs`` (every server's lines:
+    ``lines``, and ``follow()`` to read them live until the endpoint stops).
+    """
 
     def __init__(self, name, config, model, backend, storage, settings):
         self.name = name
@@ -33,7 +34,7 @@ class Endpoint:
         self.variant = variant.get("VariantName", "AllTraffic")
         self.status = "Creating"
         self.failure = None
-        self.created = _now()
+        self.created = runs.utc_now()
         self.ready = threading.Event()
         self.servers = ModelServers(name, model, variant.get("InitialInstanceCount", 1), backend, storage,
                                     instance_type=variant.get("InstanceType", "local"), **settings)
@@ -41,6 +42,14 @@ class Endpoint:
     @property
     def urls(self):
         return self._urls
+
+    @property
+    def hosts(self):
+        return list(self.servers.hosts)
+
+    @property
+    def logs(self):
+        return self.servers.logs
 
     def start(self):
         threading.Thread(target=self._start, name=f"local-endpoint-{self.name}", daemon=True).start()
@@ -66,7 +75,7 @@ class Endpoint:
     def describe(self):
         description = {"EndpointName": self.name, "EndpointArn": _arn("endpoint", self.name),
                        "EndpointConfigName": self.config["EndpointConfigName"], "EndpointStatus": self.status,
-                       "CreationTime": self.created, "LastModifiedTime": _now(),
+                       "CreationTime": self.created, "LastModifiedTime": runs.utc_now(),
                        "ProductionVariants": [{"VariantName": self.variant,
                                                "CurrentInstanceCount": len(self._urls) if self.status ==
                                                "InService" else 0}]}
@@ -80,7 +89,7 @@ class Endpoint:
 # What local mode knows, shared by every LocalSession of this Python process (as one AWS account
 # is shared by its sessions): a job started by one session can be attached, waited for, or its
 # endpoint invoked through another.
-_TABLES = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {}}
+_TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {}}
 
 
 class LocalSageMakerClient:
@@ -142,7 +151,7 @@ class LocalSageMakerClient:
         if existing is not None and {k: v for k, v in existing.items() if k != "CreationTime"} == request:
             return {"ModelArn": _arn("model", name)}  # the same model again (deploy, then transformer)
         self._check_new(self.models, name, "model", "CreateModel")
-        self.models[name] = dict(request, CreationTime=_now())
+        self.models[name] = dict(request, CreationTime=runs.utc_now())
         return {"ModelArn": _arn("model", name)}
 
     def describe_model(self, ModelName):
@@ -163,7 +172,7 @@ class LocalSageMakerClient:
             raise client_error("ValidationException", "local endpoints serve exactly one production variant; "
                                f"{name!r} has {len(variants)}", "CreateEndpointConfig")
         self._get(self.models, variants[0].get("ModelName"), "model", "CreateEndpointConfig")
-        self.endpoint_configs[name] = dict(request, CreationTime=_now())
+        self.endpoint_configs[name] = dict(request, CreationTime=runs.utc_now())
         return {"EndpointConfigArn": _arn("endpoint-config", name)}
 
     def describe_endpoint_config(self, EndpointConfigName):

@@ -45,12 +45,12 @@ class ImageFolder:
     """A bring-your-own image folder as the process backend runs it."""
 
     folder: Path
-    tag: str = None
-    python: str = None                 # "3.11"; None: the Python running this SDK
+    tag: "str | None" = None
+    python: "str | None" = None        # "3.11"; None: the Python running this SDK
     pip_steps: tuple = ()              # framework_sdk.images.PipStep
     programs: dict = dataclasses.field(default_factory=dict)  # role -> program file
     environment: dict = dataclasses.field(default_factory=dict)
-    workdir: Path = None               # the program folder when the Dockerfile's WORKDIR is where it goes
+    workdir: "Path | None" = None      # the program folder when the Dockerfile's WORKDIR is where it goes
 
     @property
     def name(self):
@@ -196,7 +196,10 @@ def _read_description(folder):
     path = folder / DESCRIPTION
     if not path.is_file():
         return {}
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
 
     try:
         with open(path, "rb") as file:

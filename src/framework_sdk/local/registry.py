@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 log = logging.getLogger("framework_sdk.local")
-_written = set()
+_written: set[Path] = set()
 
 
 def endpoints_dir():

@@ -33,7 +33,7 @@ RUN cd {FOLDER} \\
  && if [ -s build-ca.pem ]; then export PIP_CERT={FOLDER}/build-ca.pem; fi \\
  && python -m pip install --no-input --disable-pip-version-check -r requirements.txt
 """
-_locks = {}
+_locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
 
 

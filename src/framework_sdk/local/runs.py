@@ -1,5 +1,6 @@
-"""What jobs, endpoints and transforms share: log books, temporary roots, tarballs, cleanup at exit."""
+"""What jobs, endpoints and transforms share: log books, temporary roots, tarballs, timestamps, cleanup at exit."""
 import atexit
+import datetime
 import shutil
 import tarfile
 import tempfile
@@ -7,8 +8,15 @@ import threading
 import weakref
 from pathlib import Path
 
+from framework_sdk.container.modules import is_project
+
 ROOT_PREFIX = "framework-sdk-local-"
-_live = weakref.WeakSet()
+_live: "weakref.WeakSet[object]" = weakref.WeakSet()  # runs with a stop() method
+
+
+def utc_now():
+    """The time now, timezone-aware in UTC, as boto3 gives SageMaker's timestamps (``CreationTime`` ...)."""
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class LogBook:
@@ -34,7 +42,7 @@ class LogBook:
         index = start
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: index < len(self.lines) or self.closed)
+                self._changed.wait_for(lambda: index < len(self.lines) or self.closed)  # noqa: B023 (called at once)
                 batch = self.lines[index:]
                 done = self.closed
             index += len(batch)
@@ -77,7 +85,6 @@ def extract(tarball, destination):
 def code_requirements(code, scratch):
     """The ``requirements.txt`` the toolkit would pip-install from ``code`` (a folder, or a ``.tar.gz``
     unpacked once into ``scratch``); ``None`` when there is none or ``code`` is a project pip installs."""
-    from framework_sdk.container.usercode import is_project
 
     code = Path(code)
     if code.is_file():

@@ -10,6 +10,7 @@ import io
 import itertools
 import threading
 
+from framework_sdk.exceptions import AWSError
 from framework_sdk.local import registry
 
 HEADERS = {
@@ -32,8 +33,6 @@ class RegisteredEndpoint:
 
 def client_error(code, message, operation, status=400, extra=None, request=None):
     """The error a boto3 client of a :class:`~framework_sdk.session.Session` raises (``AWSError``)."""
-    from framework_sdk.exceptions import AWSError
-
     response = {"Error": {"Code": code, "Message": message},
                 "ResponseMetadata": {"HTTPStatusCode": status}, **(extra or {})}
     return AWSError(operation, response, request)

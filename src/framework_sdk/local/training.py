@@ -18,10 +18,6 @@ SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 STOP_GRACE_SECONDS = 5
 
 
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 def _decode(value):
     """Framework estimators JSON-encode hyperparameters; plain strings pass through."""
     try:
@@ -65,7 +61,7 @@ class TrainingJob:
         self._stop_reason = None
         self._lock = threading.Lock()
         self.status = {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting",
-                       "CreationTime": _now(), "LastModifiedTime": _now()}
+                       "CreationTime": runs.utc_now(), "LastModifiedTime": runs.utc_now()}
         self.group = f"fsdk-{self.name}"
         self.image = request["AlgorithmSpecification"]["TrainingImage"]  # or one with the requirements installed
         # metric_definitions, applied to every log line of every host as SageMaker applies them
@@ -103,7 +99,7 @@ class TrainingJob:
 
     # ------------------------------------------------------------------ the run
     def _set(self, **fields):
-        self.status.update(fields, LastModifiedTime=_now())
+        self.status.update(fields, LastModifiedTime=runs.utc_now())
 
     def _line(self, host, line):
         self.logs.add(f"{host.name} | {line}")
@@ -115,7 +111,7 @@ class TrainingJob:
     def _run(self):
         root = runs.new_root(self.name, self.work_dir)
         try:
-            self._set(TrainingStartTime=_now(), SecondaryStatus="Downloading")
+            self._set(TrainingStartTime=runs.utc_now(), SecondaryStatus="Downloading")
             specs = self._prepare(root)
             self._set(SecondaryStatus="Training")
             self._train(specs)
@@ -131,7 +127,7 @@ class TrainingJob:
             self.logs.add(f"[framework-sdk] training job {self.name} {status.lower()}: {reason.splitlines()[0]}")
         finally:
             self._cleanup(root)
-            self._set(TrainingEndTime=_now())
+            self._set(TrainingEndTime=runs.utc_now())
             self.logs.close()
             runs.untrack(self)
             self.done.set()
@@ -224,16 +220,16 @@ class TrainingJob:
         if stop_now:
             in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
         limit = self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-        deadline = None if limit is None else _now() + datetime.timedelta(seconds=int(limit))
+        deadline = None if limit is None else runs.utc_now() + datetime.timedelta(seconds=int(limit))
         remaining = len(started)
         while remaining:
-            timeout = None if deadline is None else max(0.0, (deadline - _now()).total_seconds())
+            timeout = None if deadline is None else max(0.0, (deadline - runs.utc_now()).total_seconds())
             try:
                 host = exits.get(timeout=timeout)
             except queue.Empty:
                 self._stop_reason = f"stopped after MaxRuntimeInSeconds={limit}"
                 in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
-                raise LocalModeError(f"it ran longer than MaxRuntimeInSeconds={limit}")
+                raise LocalModeError(f"it ran longer than MaxRuntimeInSeconds={limit}") from None
             remaining -= 1
             if host.exit_code != 0:
                 in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), [h for h in started if h is not host])

@@ -6,7 +6,6 @@ file ``x`` yields ``x.out`` under ``S3OutputPath`` (``file://`` or ``s3://``).
 """
 import collections
 import concurrent.futures
-import datetime
 import json
 import threading
 
@@ -16,10 +15,6 @@ from framework_sdk.local.serving import ModelServers
 from framework_sdk.local.storage import join
 
 MB = 1024 * 1024
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def split_records(data, split_type):
@@ -73,7 +68,7 @@ class TransformJob:
         self.error = None
         self.servers = None
         self._stop_reason = None
-        self.status = {"TransformJobStatus": "InProgress", "CreationTime": _now()}
+        self.status = {"TransformJobStatus": "InProgress", "CreationTime": runs.utc_now()}
         self.logs = runs.LogBook()
 
     def start(self):
@@ -98,7 +93,7 @@ class TransformJob:
     def _run(self):
         scratch = runs.new_root(self.name, self.work_dir)
         try:
-            self.status["TransformStartTime"] = _now()
+            self.status["TransformStartTime"] = runs.utc_now()
             resources = self.request.get("TransformResources", {})
             self.servers = ModelServers(self.name, self.model, 1, self.backend, self.storage,
                                         instance_type=resources.get("InstanceType", "local"),
@@ -117,7 +112,7 @@ class TransformJob:
             if self.servers is not None:
                 self.servers.stop()
             runs.remove_tree(scratch)
-            self.status["TransformEndTime"] = _now()
+            self.status["TransformEndTime"] = runs.utc_now()
             runs.untrack(self)
             self.done.set()
 

@@ -1,8 +1,13 @@
-"""The Chainer framework: training defaults (and, later, serving functions).
+"""The Chainer framework: training defaults, serving functions and the conformance check's script.
 
 Chainer itself is imported only inside functions that need it, so the toolkit can
 load this module where Chainer is not installed.
 """
+from framework_sdk import codecs
+from framework_sdk.container.errors import StartupError
+
+# What `framework-sdk check` runs in a Chainer image when the user gives no --entry-point.
+CHECK_SCRIPT = "check_scripts/softmax_regression.py"
 
 # ---------------------------------------------------------------- training
 
@@ -24,15 +29,11 @@ MODEL_FN_HELP = """the Chainer model server needs a model_fn in your inference s
 
 def default_model_fn(model_dir):
     """Chainer cannot guess the network's class: stop start-up showing the ``model_fn`` to write."""
-    from framework_sdk.container.serving.errors import StartupError
-
     raise StartupError(MODEL_FN_HELP)
 
 
 def default_input_fn(input_data, content_type):
     """NPY, JSON, CSV (and JSON Lines) bodies to float32 numpy arrays."""
-    from framework_sdk import codecs
-
     return codecs.decode(input_data, content_type, dtype="float32")
 
 

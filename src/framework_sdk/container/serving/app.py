@@ -18,7 +18,7 @@ _CLOSE = (b"connection", b"close")
 
 
 class ServingApp:
-    """Routes requests to a service (handler chain, typed or class-bound) inside a :class:`Deadline`.
+    """Routes requests to a service (handler chain, typed JSON or predictor class) inside a :class:`Deadline`.
 
     ``service`` has ``invoke(body, content_type, accept, context) -> (payload, content_type)``,
     ``wants_context``, and optionally ``asgi``: an app answering every path not listed above

@@ -5,13 +5,10 @@ from pathlib import Path
 from typing import Optional
 
 from framework_sdk import codecs
+from framework_sdk.container.errors import ConfigurationError
 
 STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
 _MB = 1024 * 1024
-
-
-class ConfigError(ValueError):
-    """An environment variable has a value the server cannot use; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class ServerConfig:
 
     @classmethod
     def from_env(cls, environ=None):
-        """Read ``SAGEMAKER_*`` variables; raise :class:`ConfigError` naming any bad value."""
+        """Read ``SAGEMAKER_*`` variables; raise :class:`ConfigurationError` naming any bad value."""
         env = os.environ if environ is None else environ
         cpus = _cpu_count()
         batch = _boolean(env, "SAGEMAKER_BATCH", False)
@@ -63,11 +60,11 @@ class ServerConfig:
             workers = min(cpus, concurrent) if batch and concurrent else cpus
         strategy = _strategy(env.get("SAGEMAKER_BATCH_STRATEGY", ""))
         if strategy not in STRATEGIES:
-            raise ConfigError(f"SAGEMAKER_BATCH_STRATEGY={env['SAGEMAKER_BATCH_STRATEGY']!r} is not one of "
+            raise ConfigurationError(f"SAGEMAKER_BATCH_STRATEGY={env['SAGEMAKER_BATCH_STRATEGY']!r} is not one of "
                               f"{', '.join(STRATEGIES)}")
         accept = env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "").strip() or codecs.JSON
         if codecs.media_type(accept) not in codecs.SUPPORTED:
-            raise ConfigError(f"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT={accept!r} is not one of "
+            raise ConfigurationError(f"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT={accept!r} is not one of "
                               f"{', '.join(codecs.SUPPORTED)}")
         return cls(
             base_dir=Path(env.get("SAGEMAKER_BASE_DIR") or "/opt/ml"),
@@ -109,10 +106,10 @@ def _integer(env, name, default, minimum=None, maximum=None):
     try:
         value = int(text)
     except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a whole number") from None
+        raise ConfigurationError(f"{name}={text!r} is not a whole number") from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise ConfigError(f"{name}={value} must be {bounds}")
+        raise ConfigurationError(f"{name}={value} must be {bounds}")
     return value
 
 
@@ -123,9 +120,9 @@ def _number(env, name, default):
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a number") from None
+        raise ConfigurationError(f"{name}={text!r} is not a number") from None
     if not value > 0:
-        raise ConfigError(f"{name}={text} must be greater than 0")
+        raise ConfigurationError(f"{name}={text} must be greater than 0")
     return value
 
 
@@ -137,7 +134,7 @@ def _boolean(env, name, default):
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{name}={env[name]!r} is not true or false")
+    raise ConfigurationError(f"{name}={env[name]!r} is not true or false")
 
 
 def _log_level(text):
@@ -151,7 +148,7 @@ def _log_level(text):
 
     level = logging.getLevelName(text.upper())
     if not isinstance(level, int):
-        raise ConfigError(f"SAGEMAKER_CONTAINER_LOG_LEVEL={text!r} is not a log level "
+        raise ConfigurationError(f"SAGEMAKER_CONTAINER_LOG_LEVEL={text!r} is not a log level "
                           "(use a number such as 20, or DEBUG, INFO, WARNING, ERROR)")
     return level
 
@@ -165,7 +162,7 @@ def _json_object(env, name):
     try:
         value = json.loads(text)
     except ValueError as error:
-        raise ConfigError(f"{name} is not valid JSON: {error}") from None
+        raise ConfigurationError(f"{name} is not valid JSON: {error}") from None
     if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be a JSON object, got {type(value).__name__}")
+        raise ConfigurationError(f"{name} must be a JSON object, got {type(value).__name__}")
     return value

@@ -1,12 +1,19 @@
-"""Errors that carry an HTTP status, and the mapping from any handler error to a response."""
+"""The model server's errors: those that carry an HTTP status, the mapping from any handler error to a
+response, and how a fatal start-up error is logged.
+"""
+import logging
 from http import HTTPStatus
 
 from framework_sdk import codecs
+from framework_sdk.container.errors import StartupError as StartupError  # re-exported: raised by the server's parts
+from framework_sdk.container.errors import ToolkitError
+
+log = logging.getLogger("framework_sdk.serving")
 
 INPUT, PREDICT, OUTPUT = "input", "predict", "output"
 
 
-class HTTPError(Exception):
+class HTTPError(ToolkitError):
     """Raise from any handler to answer with exactly this status and message.
 
     ``raise HTTPError(404, "no such customer: 17")``. Any exception with an integer
@@ -25,8 +32,13 @@ class RequestTimeout(BaseException):
     """A request ran past ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (a BaseException so ``except Exception`` cannot swallow it)."""
 
 
-class StartupError(Exception):
-    """A problem that stops the server before it answers anything; the message says how to fix it."""
+def fatal(message):
+    """Log ``message`` so that the last line alone says what went wrong (details, if any, above it)."""
+    first, _, details = message.partition("\n")
+    if details:
+        log.error("%s", message)
+        first += " (details above)"
+    log.error("%s", first)
 
 
 def declared_status(error):

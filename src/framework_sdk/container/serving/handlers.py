@@ -7,6 +7,7 @@ import logging
 import os
 
 from framework_sdk import codecs
+from framework_sdk.container import frameworks
 from framework_sdk.container.serving import batch
 from framework_sdk.container.serving.errors import (INPUT, OUTPUT, PREDICT, HTTPError, StartupError,
                                                      classify)
@@ -114,8 +115,6 @@ def load_framework():
     name = os.environ.get("FRAMEWORK_SDK_FRAMEWORK", "").strip()
     if not name:
         return None
-    from framework_sdk.container import frameworks
-
     return frameworks.load(name)
 
 

@@ -7,10 +7,12 @@ import logging
 import multiprocessing
 import sys
 
-from framework_sdk.container.serving.config import ConfigError, ServerConfig
-from framework_sdk.container.serving.errors import StartupError
+from framework_sdk.container.errors import ConfigurationError, StartupError
+from framework_sdk.container.serving import inference_code
+from framework_sdk.container.serving.config import ServerConfig
+from framework_sdk.container.serving.errors import fatal
+from framework_sdk.container.serving.supervisor import Supervisor
 
-log = logging.getLogger("framework_sdk.serving")
 USAGE = """usage: serve
 
 Runs the model server of the SageMaker container contract (GET /ping, POST /invocations,
@@ -29,30 +31,18 @@ def main(argv=None):
         return 2
     try:
         config = ServerConfig.from_env()
-    except ConfigError as error:
+    except ConfigurationError as error:
         _setup_logging(logging.INFO)
         fatal(f"model server did not start: {error}")
         return 2
     _setup_logging(config.log_level)
     _preload()
     try:
-        from framework_sdk.container.serving import user_code
-        from framework_sdk.container.serving.supervisor import Supervisor
-
-        code_dir = user_code.prepare(config)
+        code_dir = inference_code.prepare(config)
         return Supervisor(config, code_dir).run()
     except StartupError as error:
         fatal(f"model server did not start: {error}")
         return 1
-
-
-def fatal(message):
-    """Log ``message`` so that the last line alone says what went wrong (details, if any, above it)."""
-    first, _, details = message.partition("\n")
-    if details:
-        log.error("%s", message)
-        first += " (details above)"
-    log.error("%s", first)
 
 
 def _setup_logging(level):

@@ -15,7 +15,7 @@ import time
 from multiprocessing.sharedctypes import RawArray
 
 from framework_sdk.container.serving import worker
-from framework_sdk.container.serving.errors import StartupError
+from framework_sdk.container.serving.errors import StartupError, fatal
 
 log = logging.getLogger("framework_sdk.serving")
 
@@ -52,8 +52,6 @@ class Supervisor:
         finally:
             self._stop_all()
         if failure:  # logged once the other workers are gone, so it is the log's last line
-            from framework_sdk.container.serving.server import fatal
-
             fatal(f"model server stopped: {failure}")
             return 1
         return 0

@@ -19,8 +19,6 @@ loaded only in this mode, publishes the OpenAPI schema at ``/openapi.json`` with
 import inspect
 import logging
 import os
-from typing import List
-
 from framework_sdk import codecs
 from framework_sdk.container.serving.errors import PREDICT, HTTPError, StartupError, classify
 
@@ -58,11 +56,11 @@ class TypedService:
         if not callable(getattr(self.predictor, "predict_batch", None)):
             raise StartupError("Predictor has no predict_batch(instances) method; add one returning one "
                                "Prediction per Instance")
-        self.request_model = create_model("InvocationsRequest", instances=(List[self.instance_model], ...))
-        self.response_model = create_model("InvocationsResponse", predictions=(List[self.prediction_model], ...))
+        self.request_model = create_model("InvocationsRequest", instances=(list[self.instance_model], ...))
+        self.response_model = create_model("InvocationsResponse", predictions=(list[self.prediction_model], ...))
         self.requests = TypeAdapter(self.request_model)
         self.instances = TypeAdapter(self.instance_model)
-        self.predictions = TypeAdapter(List[self.prediction_model])
+        self.predictions = TypeAdapter(list[self.prediction_model])
         self.deadline = deadline
         self.config = config
         self.asgi = self._docs_app(module)
@@ -74,7 +72,7 @@ class TypedService:
             instances = self._validate(lambda: self.requests.validate_json(body).instances, ("body",))
         elif kind == codecs.JSONLINES:
             answer = codecs.JSONLINES
-            instances = [self._validate(lambda: self.instances.validate_json(line), ("body", number))
+            instances = [self._validate(lambda: self.instances.validate_json(line), ("body", number))  # noqa: B023 (called at once)
                          for number, line in enumerate(_lines(body), 1)]
         else:
             raise HTTPError(415, f"{content_type or '(no content type)'}: typed mode takes application/json "
@@ -143,7 +141,7 @@ class TypedService:
         @app.post("/invocations", response_model=response_model, summary="Predict a batch of instances")
         async def invocations(request: request_model):
             with service.deadline:
-                return {"predictions": service.predict(request.instances)}
+                return {"predictions": service.predict(request.instances)}  # type: ignore[attr-defined]
 
         return app
 

@@ -8,23 +8,24 @@ import os
 import signal
 import sys
 
+from framework_sdk.container.serving import inference_code, predictor_class, typed
+from framework_sdk.container.serving.app import ServingApp
+from framework_sdk.container.serving.deadline import Deadline
 from framework_sdk.container.serving.errors import StartupError
+from framework_sdk.container.serving.handlers import Context, HandlerChain, load_framework
 
 EXIT_STARTUP_FAILURE = 3
 log = logging.getLogger("framework_sdk.serving")
 
 
 def build_service(config, code_dir, worker_id, deadline):
-    """Import the user code and pick the mode: class-bound, typed, or the handler chain (model loaded)."""
-    from framework_sdk.container.serving import classbound, typed, user_code
-    from framework_sdk.container.serving.handlers import Context, HandlerChain, load_framework
-
+    """Import the user code and pick the mode: a predictor class, typed JSON, or the handler chain (model loaded)."""
     if code_dir is not None and str(code_dir) not in sys.path:
-        sys.path.insert(0, str(code_dir))  # helper modules and class-bound predictors live there too
-    module = user_code.import_program(code_dir, config.program)
-    class_path = config.predictor_class or classbound.class_path_from_model(config.model_dir)
+        sys.path.insert(0, str(code_dir))  # helper modules and predictor classes live there too
+    module = inference_code.import_program(code_dir, config.program)
+    class_path = config.predictor_class or predictor_class.class_path_from_model(config.model_dir)
     if class_path:
-        return classbound.ClassBoundService(class_path, config)
+        return predictor_class.PredictorClassService(class_path, config)
     if typed.is_typed(module):
         return typed.TypedService(module, config, deadline)
     chain = HandlerChain(module, config, load_framework())
@@ -35,9 +36,6 @@ def build_service(config, code_dir, worker_id, deadline):
 def run(slot, config, code_dir, sock, busy, notify_fd, master_pid):
     """The worker's whole life; returns its exit code (:data:`EXIT_STARTUP_FAILURE` if it never served)."""
     _follow_parent(master_pid)
-    from framework_sdk.container.serving.app import ServingApp
-    from framework_sdk.container.serving.deadline import Deadline
-
     deadline = Deadline(config.timeout, busy, slot)
     keep_request_memory(config.max_payload_bytes)
     try:

@@ -24,7 +24,7 @@ class HostSpec:
     root: Path                      # this host's /opt/ml tree on this machine
     environment: dict = dataclasses.field(default_factory=dict)
     links: list = dataclasses.field(default_factory=list)  # (local path, path relative to /opt/ml)
-    port: int = None                # serve: the port on this machine
+    port: "int | None" = None       # serve: the port on this machine
 
 
 class Host:
@@ -145,7 +145,7 @@ def in_parallel(action, hosts):
 class Backend:
     """Runs hosts; ``name`` is ``docker`` or ``process``."""
 
-    name = None
+    name: "str | None" = None
 
     def base_dir(self, spec):
         """Where the host sees its /opt/ml tree."""

@@ -14,6 +14,7 @@ import os
 import threading
 from urllib.parse import urlparse
 
+from framework_sdk.local import requirement_images
 from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
 from framework_sdk.local.errors import LocalModeError, PortInUse
 
@@ -32,7 +33,7 @@ def _build_hint(image):
 
 class DockerHost(Host):
     def __init__(self, spec, container, on_line=None, on_exit=None):
-        super().__init__(spec, on_line, on_exit)
+        super().__init__(spec, on_line=on_line, on_exit=on_exit)
         self.container = container
 
     def _stream(self):
@@ -100,8 +101,6 @@ class DockerBackend(Backend):
     def requirements_layer(self, image, requirements_file, on_line=None):
         """A framework image with ``requirements_file`` installed (an image built once and reused,
         :mod:`framework_sdk.local.requirement_images`); ``None`` for a bring-your-own image."""
-        from framework_sdk.local import requirement_images
-
         if not requirement_images.is_framework_image(self.client.images.get(image)):
             return None
         tag = requirement_images.ensure(self.client, image, requirements_file, on_line)

@@ -50,7 +50,7 @@ def hardcoded_base_dir_hint(spec):
 
 class ProcessHost(Host):
     def __init__(self, spec, process, on_line=None, on_exit=None, check_base_dir=False):
-        super().__init__(spec, on_line, on_exit)
+        super().__init__(spec, on_line=on_line, on_exit=on_exit)
         self.process = process
         self.check_base_dir = check_base_dir  # a bring-your-own program: explain a hardcoded /opt/ml
 
@@ -100,7 +100,7 @@ class Toolkit:
     """A framework image: the toolkit in the framework's environment."""
 
     python: str
-    framework: str = None
+    framework: "str | None" = None
 
     def command(self, role):
         return [self.python, "-m", "framework_sdk.container", role]

@@ -1,4 +1,4 @@
-"""Finding, installing and importing the user's inference code, as SageMaker does.
+"""The user's inference code: find it, fetch and install it, import it, as SageMaker's model servers do.
 
 The code is ``code/`` inside the model folder (``model.tar.gz`` extracted into
 ``/opt/ml/model``), else ``SAGEMAKER_SUBMIT_DIRECTORY`` (a folder, ``.tar.gz``,
@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from framework_sdk.container import modules
 from framework_sdk.container.serving.errors import StartupError
 
 DEFAULT_PROGRAM = "inference.py"
@@ -27,20 +28,16 @@ def prepare(config):
         code_dir = bundled
         log.info("user code: %s (code/ inside the model folder)", code_dir)
     elif config.submit_directory:
-        from framework_sdk.container import usercode
-
         try:
-            code_dir = Path(usercode.fetch(config.submit_directory, config.base_dir / "code"))
+            code_dir = Path(modules.fetch(config.submit_directory, config.base_dir / "code"))
         except Exception as error:
             raise StartupError(f"cannot fetch SAGEMAKER_SUBMIT_DIRECTORY={config.submit_directory!r}: "
                                f"{error}") from error
         log.info("user code: %s (from SAGEMAKER_SUBMIT_DIRECTORY=%s)", code_dir, config.submit_directory)
     else:
         return None
-    from framework_sdk.container import usercode
-
     try:
-        usercode.install(code_dir)  # requirements.txt, or the folder itself when it is a project
+        modules.install(code_dir)  # requirements.txt, or the folder itself when it is a project
     except Exception as error:
         raise StartupError(f"installing the user code in {code_dir} failed, so the server did not start: "
                            f"{error}") from error

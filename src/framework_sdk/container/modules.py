@@ -1,6 +1,8 @@
-"""User code: fetch it (S3, file://, folder, .tar.gz), install it with pip, and lay out a ``code`` channel.
+"""The user's code: fetch it (S3, file://, folder, .tar.gz), install it with pip, and lay out a ``code`` channel.
 
-Used by training and by the model server (inference code).
+Used by training (the entry point and its ``code`` channel) and by the model server
+(:mod:`framework_sdk.container.serving.inference_code`). SageMaker's toolkits call this module
+``modules`` too; running the code is :mod:`framework_sdk.container.runners`.
 """
 import logging
 import os
@@ -12,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from framework_sdk.container.archives import safe_extract
+from framework_sdk.container.errors import ToolkitError
 from framework_sdk.container.runners import run_process
 
 logger = logging.getLogger("framework_sdk.container")
@@ -21,7 +24,7 @@ S3_ENDPOINT_ENVS = ("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
 PIP_ERROR_LINES = 40
 
 
-class UserCodeError(ValueError):
+class UserCodeError(ToolkitError, ValueError):
     """The user's code cannot be fetched or laid out; the message says what and how to fix it."""
 
 
@@ -128,7 +131,7 @@ def is_project(folder):
     if not pyproject.is_file():
         return False
     try:
-        import tomllib
+        import tomllib  # type: ignore[import-not-found, unused-ignore]  # Python 3.11+
     except ImportError:  # pragma: no cover - Python < 3.11
         return True
     try:

@@ -1,4 +1,4 @@
-"""Class-bound serving (the gluonts shell pattern): the server is bound to a predictor class by path.
+"""Serving a predictor class: the server builds predictors from a class named by its dotted path.
 
 The class is named by ``FRAMEWORK_SDK_PREDICTOR_CLASS`` or by ``predictor_class`` in the
 training hyperparameters saved with the model (``<model_dir>/hyperparameters.json``). A
@@ -8,7 +8,8 @@ and asked ``predict_batch(instances)`` (or ``predict(instances)``).
 
 Requests: ``{"instances": [...], "configuration": {...}}`` answered ``{"predictions": [...]}``;
 with ``SAGEMAKER_BATCH=true`` (or a JSON Lines body) one instance a line, answered one
-prediction a line, configured by ``INFERENCE_CONFIG`` (JSON in the environment).
+prediction a line, configured by ``INFERENCE_CONFIG`` (JSON in the environment). gluonts' serving
+shell has the same shape, so its predictor classes serve unchanged.
 """
 import inspect
 import json
@@ -56,7 +57,7 @@ def locate(class_path):
     return found
 
 
-class ClassBoundService:
+class PredictorClassService:
     """Builds (and caches) predictors per configuration and answers ``/invocations`` with them."""
 
     wants_context = False

@@ -1,0 +1,7 @@
+"""The generic Python framework (script mode): no defaults or serving functions of its own.
+
+The toolkit's generic behaviour applies; this module only names the script ``framework-sdk
+check`` runs in the image when the user gives no ``--entry-point``.
+"""
+
+CHECK_SCRIPT = "check_scripts/nearest_centroid.py"
