@@ -6,6 +6,7 @@ the user's ECR registry: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>
 """
 from __future__ import annotations
 
+from . import contract
 from .exceptions import ConfigurationError
 
 FRAMEWORKS = {
@@ -29,7 +30,7 @@ def processor_for(instance_type: str | None) -> str:
     """``'gpu'`` for GPU instance types (``ml.p*``, ``ml.g*``, ``local_gpu``), ``'cpu'`` otherwise."""
     if not instance_type:
         return "cpu"
-    if instance_type == "local_gpu":
+    if instance_type == contract.LOCAL_GPU:
         return "gpu"
     family = instance_type.split(".")[1] if instance_type.startswith("ml.") else ""
     return "gpu" if family[:1] in ("p", "g") else "cpu"

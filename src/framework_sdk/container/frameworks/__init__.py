@@ -13,7 +13,7 @@ import importlib
 import importlib.resources
 import re
 
-FRAMEWORK_ENV = "FRAMEWORK_SDK_FRAMEWORK"
+from framework_sdk.contract import FRAMEWORK_ENV as FRAMEWORK_ENV  # re-exported: the variable naming the framework
 
 
 def load(name):
