@@ -164,6 +164,18 @@ def test_channel_names(name, valid):
     assert contract.valid_channel_name(name) is valid
 
 
+@pytest.mark.parametrize("name", ["train\n", "x" * 65, "trainé"])
+def test_the_client_refuses_the_channel_names_the_contract_refuses(name):
+    from framework_sdk import specs
+    from framework_sdk.exceptions import ConfigurationError as ClientConfigurationError
+    from framework_sdk.inputs import input_data_config
+
+    with pytest.raises(ClientConfigurationError, match="channel name"):
+        input_data_config({name: "s3://bucket/data"}, local_mode=False)
+    with pytest.raises(ClientConfigurationError, match="channel name"):  # a trailing newline passed before
+        specs.channel(name, [contract.CSV])
+
+
 def test_enumerations_name_their_members():
     assert contract.LOCAL_INSTANCE_TYPES == ("local", "local_gpu")
     assert contract.is_local_instance_type("local_gpu") and not contract.is_local_instance_type("ml.m5.large")
