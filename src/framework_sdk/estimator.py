@@ -35,7 +35,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import image_uris, naming
+from . import image_uris, naming, sdk_v1
 from .exceptions import ConfigurationError
 from .inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
 from .jobs import TrainingJob, resolve_session
@@ -108,6 +108,7 @@ class EstimatorBase:
     hook or profiler is ever configured.
     """
 
+    @sdk_v1.accepts(sdk_v1.ESTIMATOR_RENAMED, sdk_v1.ESTIMATOR_REMOVED)
     def __init__(self, role: str | None = None, instance_count: int | None = None, instance_type: str | None = None,
                  volume_size: int = 30, volume_kms_key: str | None = None, max_run: int = 24 * 60 * 60,
                  input_mode: str = "File", output_path: str | None = None, output_kms_key: str | None = None,
@@ -424,6 +425,7 @@ class EstimatorBase:
                                      f"only a completed job has a model to deploy (estimator.wait())")
         return job.name
 
+    @sdk_v1.accepts(removed=sdk_v1.DEPLOY_REMOVED)
     def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
                serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
                accelerator_type: str | None = None, endpoint_name: str | None = None, wait: bool = True,
@@ -446,6 +448,10 @@ class EstimatorBase:
                             serializer=serializer, deserializer=deserializer, accelerator_type=accelerator_type,
                             endpoint_name=endpoint_name or default_name, tags=tags or self.tags,
                             kms_key=kms_key, wait=wait)
+
+    def delete_endpoint(self, *args: Any, **kwargs: Any) -> None:
+        """Removed in SageMaker Python SDK v2: raises, saying to use the predictor's ``delete_endpoint()``."""
+        raise ConfigurationError(sdk_v1.DELETE_ENDPOINT_REMOVED)
 
     def transformer(self, instance_count: int, instance_type: str, strategy: str | None = None,
                     assemble_with: str | None = None, output_path: str | None = None,
@@ -494,6 +500,7 @@ class Estimator(EstimatorBase):
     def hyperparameters(self) -> dict[str, str]:
         return {str(key): str(value) for key, value in self._hyperparameters.items()}
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role: str | None = None, image_uri: str | None = None,
                      predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
                      name: str | None = None, **kwargs: Any) -> Model:
@@ -524,6 +531,7 @@ class Framework(EstimatorBase):
     predictor_cls: type[Predictor] | None = None  # None: framework_sdk.Predictor
     model_cls: type[FrameworkModel] | None = None  # None: framework_sdk.FrameworkModel
 
+    @sdk_v1.accepts(sdk_v1.FRAMEWORK_RENAMED)
     def __init__(self, entry_point: str, source_dir: str | None = None,
                  hyperparameters: Mapping[str, Any] | None = None, container_log_level: int = logging.INFO,
                  code_location: str | None = None, image_uri: str | None = None,
@@ -675,6 +683,7 @@ class Framework(EstimatorBase):
             return None
         return version, py_version
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role: str | None = None, image_uri: str | None = None, entry_point: str | None = None,
                      source_dir: str | None = None, dependencies: Sequence[str] | None = None,
                      predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,

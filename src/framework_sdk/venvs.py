@@ -17,9 +17,12 @@ A file lock keeps two jobs from building the same thing at once; :func:`prune` d
 no job used for weeks.
 
 ``user_layer(python, requirements_file)`` installs a job's ``requirements.txt`` once into a
-cached layer keyed by (environment, hash of the requirements) and returns the environment
-additions that put it in front of the environment's own packages. A requirement the
-environment already satisfies is not installed again (as ``pip install -r`` in the image
+cached layer keyed by (environment, hash of the requirements) and returns the layer's python:
+a virtual environment whose ``sys.path`` is the standard library, then the layer's
+site-packages, then every site directory of the environment, in its order, as in an image
+after ``pip install -r`` (never ``PYTHONPATH``, which Python searches before the standard
+library, so a requirement shipping ``typing.py`` would replace the real one). A requirement
+the environment already satisfies is not installed again (as ``pip install -r`` in the image
 would leave it), so a layer never shadows, say, the image's numpy with another one.
 
 ``folder_python(image)`` builds, once, the environment of a bring-your-own image folder
@@ -294,16 +297,19 @@ def _build_environment(spec, root, toolkit_dependencies=True, interpreter=None):
              "install the toolkit's dependencies")
 
 
-def user_layer(python, requirements_file):
-    """Install ``requirements_file`` once for the environment of ``python``; its env additions.
+LAYER_LAYOUT = "venv-after-stdlib-2"  # part of a layer's key: a layer of another layout is never reused
 
-    Returns ``{"PYTHONPATH": <layer>, "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}``: prepend
-    the PYTHONPATH to any the job already has. A second call with the same environment and
-    the same requirements installs nothing.
+
+def user_layer(python, requirements_file):
+    """Install ``requirements_file`` once on top of the environment of ``python``; the layer's python.
+
+    The job runs that python instead of ``python``: it sees the standard library first, then
+    what the layer installed, then everything ``python`` sees. A second call with the same
+    environment and the same requirements installs nothing.
     """
     python, requirements_file = Path(python).absolute(), Path(requirements_file)
     content = requirements_file.read_bytes()
-    key = hashlib.sha256(str(python).encode() + b"\0" + content).hexdigest()[:16]
+    key = hashlib.sha256(f"{LAYER_LAYOUT}\0{python}\0".encode() + content).hexdigest()[:16]
     root = cache_dir() / "layers" / key
     overlay = root / "venv"
     if not (root / COMPLETE).is_file():
@@ -318,18 +324,34 @@ def user_layer(python, requirements_file):
                 (root / COMPLETE).write_text(json.dumps({"python": str(python), "requirements": str(requirements_file)}))
     else:
         log.info("requirements in %s already installed (cached layer %s)", requirements_file, root)
-    return {"PYTHONPATH": str(_site_packages(python_in(overlay))), "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
+    return python_in(overlay)
+
+
+# The lower interpreter's sys.path with (-I) and without (-I -S) its site directories: what the
+# first has beyond the second are its site directories, in order (its own site-packages, those
+# its .pth files add, those of a lower environment when it is itself a layer).
+_SYS_PATH = "import json, sys; print(json.dumps(sys.path))"
+
+
+def site_directories(python):
+    """Every ``sys.path`` entry of ``python`` after the standard library, in its order (no PYTHONPATH, no user site)."""
+    with_site = json.loads(_probe([str(python), "-I", "-c", _SYS_PATH]))
+    standard = set(json.loads(_probe([str(python), "-I", "-S", "-c", _SYS_PATH])))
+    return [entry for entry in with_site if entry not in standard]
+
+
+def _probe(command):
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
 
 
 def _build_layer(python, requirements_file, overlay, root):
-    # An overlay venv whose .pth appends the environment's own site-packages: pip, run for the
-    # overlay's interpreter, sees what the environment already has, leaves it alone, and puts
-    # only what is missing (or a version the user pinned) into the overlay.
+    # An overlay venv whose .pth appends the environment's site directories after its own:
+    # pip, run for the overlay's interpreter, sees what the environment already has, leaves
+    # it alone, and puts only what is missing (or a version the user pinned) into the overlay.
+    # site.addsitedir also runs the .pth files of each directory (editable installs' finders).
     _run([str(python), "-m", "venv", "--without-pip", str(overlay)], root, "create the layer")
-    paths = _run([str(python), "-c", "import site; print('\\n'.join(site.getsitepackages()))"],
-                 root, "read the environment's site-packages").splitlines()
     (_site_packages(python_in(overlay)) / LAYER_PTH).write_text(
-        "".join(f"import site; site.addsitedir({path!r})\n" for path in paths))
+        "".join(f"import site; site.addsitedir({path!r})\n" for path in site_directories(python)))
     _run([str(python), "-m", "pip", "--python", str(python_in(overlay)), "install", "-r", str(requirements_file.name)],
          root, f"install {requirements_file}", cwd=requirements_file.parent)
 

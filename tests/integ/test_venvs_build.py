@@ -1,4 +1,5 @@
 """Process-backend environments built for real (pip from PyPI), then reused."""
+import json
 import os
 import shutil
 import subprocess
@@ -71,26 +72,34 @@ def test_user_layer_installs_once_and_keeps_the_environment_packages(chainer_pyt
     requirements = tmp_path / "requirements.txt"
     # a unique comment makes a fresh layer for this run; numpy is already in the environment
     requirements.write_text(f"# integration test {uuid.uuid4().hex}\ninflection==0.5.1\nnumpy\n")
-    env = venvs.user_layer(chainer_python, requirements)
-    layer = Path(env["PYTHONPATH"]).parents[3]  # <cache>/layers/<key>/venv/lib/pythonX.Y/site-packages
+    layer_python = venvs.user_layer(chainer_python, requirements)
+    layer = layer_python.parents[2]  # <cache>/layers/<key>/venv/bin/python
+    site_packages = venvs._site_packages(layer_python)
     try:
-        assert env["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
         probe = "import inflection, numpy; print(inflection.__version__, numpy.__version__, inflection.__file__)"
-        code, output = run_python(chainer_python, probe, {"PYTHONPATH": env["PYTHONPATH"]})
+        code, output = run_python(layer_python, probe)
         assert code == 0, output
         inflection_version, numpy_version, location = output.split()
-        assert inflection_version == "0.5.1" and location.startswith(env["PYTHONPATH"])
+        assert inflection_version == "0.5.1" and location.startswith(str(site_packages))
         assert numpy_version.startswith("1."), "the layer must not shadow the environment's numpy"
-        assert not any(path.name.startswith("numpy") for path in os.scandir(env["PYTHONPATH"]))
+        assert not any(path.name.startswith("numpy") for path in os.scandir(site_packages))
 
         code, output = run_python(chainer_python, "import inflection")
         assert code != 0 and "No module named 'inflection'" in output  # only the layer has it
+
+        # The standard library first, then the layer, then every site directory of the environment.
+        code, output = run_python(layer_python, "import json, sys, sysconfig; "
+                                                "print(json.dumps([sys.path, sysconfig.get_paths()['stdlib']]))")
+        path, stdlib = json.loads(output)
+        lower = venvs.site_directories(chainer_python)
+        assert path.index(stdlib) < path.index(str(site_packages)) < min(path.index(entry) for entry in lower)
+        assert [entry for entry in path if entry in lower] == lower
 
         build_log = layer / "build.log"
         assert "inflection" in build_log.read_text()
         before = build_log.stat().st_mtime_ns
         started = time.monotonic()
-        assert venvs.user_layer(chainer_python, requirements) == env
+        assert venvs.user_layer(chainer_python, requirements) == layer_python
         assert time.monotonic() - started < 1.0
         assert build_log.stat().st_mtime_ns == before  # no pip ran
     finally:

@@ -128,9 +128,8 @@ def test_user_layer_reuses_a_finished_layer(cache, tmp_path, monkeypatch):
     requirements.write_text("six\n")
     python = tmp_path / "env" / "bin" / "python"
     monkeypatch.setattr(venvs, "_build_layer", lambda *a: Path(a[3], "venv").mkdir())
-    monkeypatch.setattr(venvs, "_site_packages", lambda python: Path(python).parent.parent / "site")
     first = venvs.user_layer(python, requirements)
-    assert first["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
+    assert first == venvs.python_in(next(cache.glob("layers/*/venv")))
     assert json.loads(next(cache.glob("layers/*/.complete")).read_text())["python"] == str(python)
     monkeypatch.setattr(venvs, "_build_layer", lambda *a: pytest.fail("reinstalled the same requirements"))
     assert venvs.user_layer(python, requirements) == first

@@ -6,12 +6,17 @@
   host alive (sshd) until the master reports the run's exit status.
 - With ``FRAMEWORK_SDK_LOCAL_HOSTS=1`` the hosts share this machine (the local process backend):
   the master launches every host's ranks locally, with no ssh, and writes the exit status into
-  each worker's tree (``<base>/../<host>``); workers just wait for it.
+  each worker's tree (``<base>/../<host>``); workers just wait for it. Each rank still writes
+  into the tree of the host it stands for: its ``SM_*`` paths (and ``SAGEMAKER_BASE_DIR``) under
+  the master's tree are moved to that host's, as ``/opt/ml`` on a real host is its own; every
+  other value stays the master's, as ``mpirun -x`` gives it to every rank on SageMaker.
 
-``python -m framework_sdk.container.runners tag-rank [--hosts h1,h2 --slots N] -- cmd ...`` is the
-per-rank wrapper that prefixes every output line with ``[<host> rank <n>]``.
+``python -m framework_sdk.container.runners tag-rank [--base-dir DIR] [--hosts h1,h2 --slots N] -- cmd ...``
+is the per-rank wrapper that prefixes every output line with ``[<host> rank <n>]`` (and, given the
+master's tree ``--base-dir``, moves the rank's paths into its host's tree).
 """
 import collections
+import json
 import logging
 import os
 import shlex
@@ -24,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from framework_sdk.container.environment import BASE_DIR_ENV, env_value
 from framework_sdk.container.errors import ToolkitError
 
 logger = logging.getLogger("framework_sdk.container")
@@ -141,6 +147,8 @@ def mpirun_command(environment, command, env_names, local=False, python=sys.exec
         mpirun += ["-x", name]
     mpirun += shlex.split(environment.additional_mpi_options)
     tag = [python, "-m", "framework_sdk.container.runners", "tag-rank"]
+    if local and len(hosts) > 1:  # each rank writes into the tree of the host it stands for
+        tag += ["--base-dir", str(environment.base_dir)]
     if local or len(hosts) == 1:
         tag += ["--hosts", ",".join(hosts), "--slots", str(slots)]
     return mpirun + [*tag, "--", *command]
@@ -258,32 +266,73 @@ def run_mpi_worker(environment, local=False, timeout=None):
 # ---------------------------------------------------------------- per-rank wrapper
 
 
+def rank_host(hosts, slots, environ=None):
+    """The logical host of this rank when all hosts share this machine: ranks fill ``slots`` per host, in order."""
+    environ = os.environ if environ is None else environ
+    rank = int(environ.get("OMPI_COMM_WORLD_RANK", environ.get("PMIX_RANK", "0")))
+    return hosts[min(rank // slots, len(hosts) - 1)]
+
+
 def rank_label(hosts=None, slots=None, environ=None):
     """``"algo-2 rank 3"``: the rank from Open MPI's environment; the host is the logical one when
     ``hosts``/``slots`` say all hosts share this machine, else this machine's name."""
     environ = os.environ if environ is None else environ
     rank = int(environ.get("OMPI_COMM_WORLD_RANK", environ.get("PMIX_RANK", "0")))
-    if hosts and slots:
-        host = hosts[min(rank // slots, len(hosts) - 1)]
-    else:
-        host = socket.gethostname()
+    host = rank_host(hosts, slots, environ) if hosts and slots else socket.gethostname()
     return f"{host} rank {rank}"
 
 
+def host_tree_environment(environ, master_tree, host_tree):
+    """``environ`` for a rank standing for the host whose tree is ``host_tree``, the master's being ``master_tree``.
+
+    Every ``SM_*`` value (JSON ones included) and ``SAGEMAKER_BASE_DIR`` naming a path under the
+    master's tree names the same path under the host's; nothing else changes.
+    """
+    source, target = str(master_tree).rstrip("/"), str(host_tree).rstrip("/")
+
+    def moved(value):
+        if isinstance(value, str) and (value == source or value.startswith(source + "/")):
+            return target + value[len(source):]
+        if isinstance(value, list):
+            return [moved(item) for item in value]
+        if isinstance(value, dict):
+            return {key: moved(item) for key, item in value.items()}
+        return value
+
+    def moved_text(text):  # JSON values (SM_TRAINING_ENV, ...) keep their encoding, with paths moved
+        if not text.startswith(("{", "[")):
+            return moved(text)
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return text
+        rebased = moved(decoded)
+        return text if rebased == decoded else env_value(rebased)
+
+    return {name: moved_text(value) if name == BASE_DIR_ENV or name.startswith("SM_") else value
+            for name, value in environ.items()}
+
+
 def _tag_rank_main(argv):
-    hosts, slots = None, None
+    hosts, slots, base_dir = None, None, None
     while argv and argv[0] != "--":
         option, value, argv = argv[0], argv[1], argv[2:]
         if option == "--hosts":
             hosts = value.split(",")
         elif option == "--slots":
             slots = int(value)
+        elif option == "--base-dir":
+            base_dir = Path(value)
     command = argv[1:]
     prefix = f"[{rank_label(hosts, slots)}] ".encode()
-    return run_process(command, prefix=prefix).returncode
+    env = None
+    if base_dir is not None and hosts and slots:
+        env = host_tree_environment(os.environ, base_dir, base_dir.parent / rank_host(hosts, slots))
+    return run_process(command, env=env, prefix=prefix).returncode
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["tag-rank"]:
-        sys.exit("usage: python -m framework_sdk.container.runners tag-rank [--hosts h1,h2 --slots N] -- cmd ...")
+        sys.exit("usage: python -m framework_sdk.container.runners tag-rank [--base-dir DIR] "
+                 "[--hosts h1,h2 --slots N] -- cmd ...")
     sys.exit(_tag_rank_main(sys.argv[2:]))

@@ -17,7 +17,9 @@ from framework_sdk.exceptions import ConfigurationError, UnexpectedStatusExcepti
 from framework_sdk.local.backends.docker import DockerBackend
 from framework_sdk.local.backends.process import ProcessBackend
 from framework_sdk.local.clients import Endpoint, LocalSageMakerClient
+from framework_sdk.local import registry
 from framework_sdk.local.config import choose_backend, configured_image_folders, user_config
+from framework_sdk.local.errors import LocalModeError
 from framework_sdk.local.runtime import LocalRuntimeClient
 from framework_sdk.local.storage import Storage
 from framework_sdk.session import LOG_TYPES, Session, check_log_type
@@ -193,6 +195,21 @@ class LocalSession(Session):
         self.describe_endpoint(name)
         endpoint: Endpoint = self.sagemaker_client.endpoints[name]
         return endpoint
+
+
+    def logs_for_endpoint(self, endpoint_name: str, out: TextIO | None = None) -> list[str]:
+        """Print the log of a local endpoint of this Python process so far (``algo-N | ...`` lines); return them."""
+        endpoint = self.sagemaker_client.endpoints.get(endpoint_name)
+        if endpoint is None:
+            entry = registry.lookup(endpoint_name)
+            elsewhere = (f"it runs in process {entry['pid']}, which holds its log (`framework-sdk serve` prints it "
+                         f"live)" if entry else "no local endpoint of that name runs on this machine")
+            raise LocalModeError(f"no log of local endpoint {endpoint_name!r} in this Python process: {elsewhere}")
+        lines = list(endpoint.logs.lines)
+        out = out or sys.stdout
+        out.write("".join(line + "\n" for line in lines))
+        out.flush()
+        return lines
 
     def wait_for_endpoint(self, endpoint: str, poll: float = 30, timeout: float | None = None) -> Response:
         local = self.local_endpoint(endpoint)

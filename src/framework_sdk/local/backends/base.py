@@ -7,7 +7,6 @@ on a timer.
 """
 import collections
 import dataclasses
-import os
 import threading
 from pathlib import Path
 
@@ -122,10 +121,12 @@ class Host:
 
 
 def add_layer(environment, additions):
-    """Put a requirements layer's ``additions`` into ``environment``; its PYTHONPATH goes before the job's own."""
-    additions = dict(additions)
-    if additions.get("PYTHONPATH") and environment.get("PYTHONPATH"):
-        additions["PYTHONPATH"] = f"{additions['PYTHONPATH']}{os.pathsep}{environment['PYTHONPATH']}"
+    """Put a requirements layer's ``additions`` (``FRAMEWORK_SDK_REQUIREMENTS_INSTALLED=1``) into ``environment``.
+
+    A layer is never a ``PYTHONPATH``: Python searches that before the standard library, so a
+    requirement shipping, say, ``typing.py`` would replace the real one; backends run another
+    image (docker) or another interpreter (process) instead.
+    """
     environment.update(additions)
     return environment
 

@@ -20,7 +20,7 @@ import signal
 import subprocess
 
 from framework_sdk.local import image_folders
-from framework_sdk.local.backends.base import Backend, Host
+from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
 from framework_sdk.local.errors import LocalModeError
 
 BASE_DIR = "/opt/ml"
@@ -195,10 +195,19 @@ class ProcessBackend(Backend):
             raise LocalModeError(self._unresolved_message(image))
 
     def requirements_layer(self, image, requirements_file, on_line=None):
-        """The same ``image``, with a cached layer holding ``requirements_file`` on ``PYTHONPATH``."""
+        """``image`` run by the python of a cached layer holding ``requirements_file`` on top of its environment.
+
+        Like the docker backend's derived image, the returned name stands for the layer: its python
+        runs the toolkit (and so every MPI rank and model-server worker), with the standard library
+        before the requirements, as in an image.
+        """
         from framework_sdk import venvs
 
-        return image, venvs.user_layer(self.python_for(image), str(requirements_file))
+        runner = self.resolve(image)
+        layer = str(venvs.user_layer(runner.python, str(requirements_file)))
+        layered = f"{image} (with the requirements layer {layer})"
+        self._resolved[layered] = dataclasses.replace(runner, python=layer)
+        return layered, {REQUIREMENTS_INSTALLED: "1"}
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
         runner = self.resolve(image)
