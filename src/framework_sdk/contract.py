@@ -121,6 +121,11 @@ class Layout:
     def checkpoints_dir(self) -> Path:
         return self.base / "checkpoints"
 
+    def relative(self, path: Path) -> str:
+        """``path`` inside this tree, relative to its base and POSIX-spelled (``input/data/train``): the
+        same name in a host's own tree and under ``/opt/ml``."""
+        return path.relative_to(self.base).as_posix()
+
     def create(self, channels: Iterable[str] = ()) -> Layout:
         """Make the folders a training job starts with (config, data per channel, model, output)."""
         for folder in (self.input_config_dir, self.model_dir, self.output_data_dir,
@@ -153,7 +158,9 @@ ASSEMBLE_WITH = (NONE, LINE)
 JOIN_SOURCES = (NONE, "Input")
 BATCH_STRATEGIES = (MULTI_RECORD, SINGLE_RECORD)
 # the model server's spelling of the batch strategies (SAGEMAKER_BATCH_STRATEGY), in the same order
-SERVER_BATCH_STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
+SERVER_MULTI_RECORD = "MULTI_RECORD"
+SERVER_SINGLE_RECORD = "SINGLE_RECORD"
+SERVER_BATCH_STRATEGIES = (SERVER_MULTI_RECORD, SERVER_SINGLE_RECORD)
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")  # SageMaker's ChannelName (ASCII only)
 HOMOGENEOUS_GROUP = "homogeneousCluster"
 

@@ -52,6 +52,13 @@ def test_a_tree_elsewhere(tmp_path):
     assert Layout(tmp_path) == Layout(str(tmp_path))
 
 
+def test_paths_relative_to_the_tree_are_the_same_in_every_tree(tmp_path):
+    for tree in (Layout(), Layout(tmp_path / "algo-2")):
+        assert tree.relative(tree.channel_dir("train")) == "input/data/train"
+        assert tree.relative(tree.code_dir) == "code"
+        assert tree.relative(tree.inference_code_dir) == "model/code"
+
+
 def test_create_makes_the_folders_a_training_job_starts_with(tmp_path):
     tree = Layout(tmp_path / "host").create(["train", "test"])
     for folder in (tree.input_config_dir, tree.model_dir, tree.output_data_dir, tree.channel_dir("train"),

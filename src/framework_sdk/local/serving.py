@@ -107,6 +107,7 @@ class ModelServers:
 
     def _spec(self, name, index, model_dir, port):
         tree = runs.host_tree(self.root, name)
+        layout = contract.Layout(tree)  # links are named relative to its base, as the host sees it too
         environment = dict(self.container.get("Environment", {}))
         environment.update(self.extra_environment)
         spec = HostSpec(name=name, role=contract.SERVE, root=tree, environment=environment, port=port)
@@ -114,9 +115,9 @@ class ModelServers:
         if model_dir is not None:
             archives = [model_dir] if model_dir.is_file() else sorted(model_dir.glob("*.tar.gz"))
             for archive in archives:
-                runs.extract(archive, contract.Layout(tree).model_dir)
+                runs.extract(archive, layout.model_dir)
             if not archives:  # uncompressed model data: the folder itself is the model
-                spec.links.append((model_dir, "model"))
+                spec.links.append((model_dir, layout.relative(layout.model_dir)))
         code = environment.get(contract.SUBMIT_DIRECTORY_ENV, "")
         path = None
         if is_file_uri(code):
@@ -126,11 +127,10 @@ class ModelServers:
         elif code.startswith("s3://"):
             path = self._downloaded_code(code)  # here, so its requirements are installed once too
         if path is not None:
-            relative = "code" if path.is_dir() else f"code-archive/{path.name}"
+            relative = layout.relative(layout.code_dir) if path.is_dir() else f"code-archive/{path.name}"
             spec.links.append((path, relative))
             environment[contract.SUBMIT_DIRECTORY_ENV] = f"{self.backend.base_dir(spec)}/{relative}"
-        self._add_layer(environment, contract.Layout(tree).model_dir if model_dir is None or archives else model_dir,
-                        path)
+        self._add_layer(environment, layout.model_dir if model_dir is None or archives else model_dir, path)
         return spec
 
     def _downloaded_code(self, uri):

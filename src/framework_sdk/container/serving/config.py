@@ -26,7 +26,7 @@ class ServerConfig:
     log_level: int = 20
     default_accept: str = codecs.JSON
     batch: bool = False
-    batch_strategy: str = STRATEGIES[0]
+    batch_strategy: str = contract.SERVER_MULTI_RECORD
     max_concurrent_transforms: int = 1
     predictor_class: Optional[str] = None
     inference_config: dict = field(default_factory=dict)
