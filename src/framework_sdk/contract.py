@@ -399,3 +399,4 @@ CSV = "text/csv"
 JSONLINES = "application/jsonlines"
 CONTENT_TYPES = (NPY, JSON, CSV, JSONLINES)
 OCTET_STREAM = "application/octet-stream"  # a body of no declared type
+MODEL_CONTENT_TYPE = "application/x-sagemaker-model"  # the channel of a model to start from (model_uri)
