@@ -31,6 +31,8 @@ APT_PACKAGES = [
     "wrk",              # the serving benchmark's load generator
     "docker-compose",   # the SageMaker Python SDK v2's local mode (contract test, local-mode benchmark)
     "chromium",         # headless browser: the typed mode's /docs page renders offline
+    "docker-registry",  # the Docker registry v2 API on a loopback port: `images push` tests push to it
+    "apache2-utils",    # htpasswd: that registry's basic auth, with the credentials of an ECR token
 ]
 
 

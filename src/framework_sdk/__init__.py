@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # type checkers see the names; at run time they resolve lazil
                               StreamDeserializer as StreamDeserializer, StringDeserializer as StringDeserializer)
     from .session import Session as Session
     from .transformer import Transformer as Transformer
+    from .tuner import HyperparameterTuner as HyperparameterTuner
 
     __version__: str
 
@@ -43,6 +44,7 @@ _PUBLIC = {
     "FrameworkModel": "model",
     "Predictor": "predictor",
     "Transformer": "transformer",
+    "HyperparameterTuner": "tuner",
     "CodecError": "codecs",
     "AlgorithmEstimator": "algorithm",
     "ModelPackage": "algorithm",

@@ -359,6 +359,7 @@ LOCAL_HOSTS_ENV = "FRAMEWORK_SDK_LOCAL_HOSTS"  # "1": every host of the job runs
 REQUIREMENTS_INSTALLED_ENV = "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"  # "1": the code's requirements.txt is installed
 BIND_HOST_ENV = "FRAMEWORK_SDK_BIND_HOST"  # the address the model server binds (default 0.0.0.0)
 PREDICTOR_CLASS_ENV = "FRAMEWORK_SDK_PREDICTOR_CLASS"  # package.module.Class the model server answers with
+CHECKPOINT_DIR_ENV = "FRAMEWORK_SDK_CHECKPOINT_DIR"  # where a host's checkpoints are (checkpoint_local_path)
 
 # The SM_* variables every training script sees (beside SM_CHANNEL_<NAME> and SM_HP_<NAME>).
 TRAINING_ENV_NAMES = tuple(SM_PREFIX + name for name in (

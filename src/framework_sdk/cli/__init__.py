@@ -4,7 +4,8 @@ A small click group, one module per command (group); heavy modules are imported 
 commands so ``--help`` stays instant. ``train``, ``serve``, ``predict`` and ``transform``
 run local-mode jobs and endpoints (they replace the ``train_local.sh``, ``serve_local.sh``
 and ``predict.sh`` of SageMaker's bring-your-own example); ``check`` tests an image
-against the container contract; ``images`` builds the framework images. The local-mode
+against the container contract; ``images`` builds the framework images; ``api`` serves the
+SageMaker API in front of local mode. The local-mode
 commands share :mod:`.options` (option parsing and decorators), :mod:`.frameworks` (the
 estimator or model an IMAGE_OR_FRAMEWORK names) and :mod:`.foreground` (a job run in the
 terminal: friendly errors, Ctrl-C, logs).
@@ -14,7 +15,7 @@ import logging
 import click
 
 from framework_sdk import __version__
-from framework_sdk.cli import check, endpoints, images, predict, serve, train, transform
+from framework_sdk.cli import api, check, endpoints, images, local, predict, serve, train, transform
 
 
 class _Commands(click.Group):
@@ -40,5 +41,5 @@ def main(verbose):
 
 
 for command in (images.images, train.train, serve.serve, predict.predict, endpoints.endpoints,
-                transform.transform, check.check):
+                transform.transform, check.check, local.local, api.api):
     main.add_command(command)

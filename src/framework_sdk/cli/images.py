@@ -1,10 +1,10 @@
-"""``framework-sdk images``: build and list the framework images."""
+"""``framework-sdk images``: build, list and push the framework images."""
 import click
 
 
 @click.group()
 def images():
-    """Build and list the framework images (the definitions shipped in framework_sdk.images)."""
+    """Build, list and push the framework images (the definitions shipped in framework_sdk.images)."""
 
 
 @images.command("build")
@@ -50,3 +50,29 @@ def images_list():
     for info in found:
         click.echo(f"{info.tag:45} {info.framework:8} {info.version:8} py{info.python:6} "
                    f"{info.processor:4} {info.size_mb:8,.0f} MB")
+
+
+@images.command("push")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--region", help="The AWS region whose ECR registry to push to (default: the configured one).")
+@click.option("--account", help="The AWS account whose ECR registry to push to (default: the credentials' own).")
+@click.option("--repository-prefix", metavar="PREFIX", help="Push to PREFIX/<repository> instead of <repository>.")
+@click.option("--registry", metavar="HOST[:PORT]",
+              help="Push to this registry instead of ECR (no AWS call; credentials from `docker login HOST`).")
+def images_push(names, region, account, repository_prefix, registry):
+    """Push the images NAMES (chainer, python, or any local image by its tag) to ECR, or to --registry.
+
+    To ECR: creates each repository that is missing, gets push credentials from ECR (no
+    `docker login`, nothing written to your Docker configuration) and pushes under the URI
+    an estimator asks SageMaker to run. Prints each pushed URI and digest; layers the
+    registry has already are not uploaded again.
+
+    \b
+      framework-sdk images push chainer
+      framework-sdk images push chainer --registry 127.0.0.1:5000
+    """
+    from framework_sdk.images import push
+
+    for result in push(list(names), region=region, account=account, repository_prefix=repository_prefix,
+                       registry=registry):
+        click.echo(str(result))

@@ -43,6 +43,8 @@ STATUS_FILE = Path(".framework-sdk") / "mpi-master-exit-status"
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 # Beside every SM_* variable, what ranks on other hosts need (sshd starts them with a bare
 # environment): paths, and the AWS credentials, region and endpoints the script may use.
+# Paths into a host's tree besides SM_*: the tree itself, and the checkpoint folder local mode names.
+TREE_PATH_NAMES = (contract.BASE_DIR_ENV, contract.CHECKPOINT_DIR_ENV)
 EXPORTED_NAMES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE",
                   contract.TRAINING_JOB_NAME_ENV, "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
@@ -66,9 +68,16 @@ class ProcessResult:
 
 
 def run_process(command, env=None, cwd=None, tail_lines=50, prefix=b"", forward_signals=True):
-    """Run ``command`` (an argv list, no shell), streaming stdout/stderr line by line to ours."""
+    """Run ``command`` (an argv list, no shell), streaming stdout/stderr line by line to ours.
+
+    With ``forward_signals`` the command runs in a process group of its own, and SIGTERM/SIGINT sent
+    to us go to that whole group (the script, its workers, ``mpirun`` and its ranks) once: a stopped
+    job's script can save a last checkpoint in the grace period before the SIGKILL.
+    """
+    forward_signals = forward_signals and threading.current_thread() is threading.main_thread()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=os.setpgrp if forward_signals else None)
     tail = collections.deque(maxlen=tail_lines)
     pumps = [threading.Thread(target=_pump, args=(process.stdout, _binary(sys.stdout), prefix, None), daemon=True),
              threading.Thread(target=_pump, args=(process.stderr, _binary(sys.stderr), prefix, tail), daemon=True)]
@@ -95,7 +104,7 @@ def _binary(stream):
 
 
 class _forwarding_signals:
-    """Context: while the child runs, SIGTERM/SIGINT sent to us go to it (main thread only)."""
+    """Context: while the child runs, SIGTERM/SIGINT sent to us go to its process group (main thread only)."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -112,7 +121,10 @@ class _forwarding_signals:
 
     def _forward(self, number, _frame):
         if self.process.poll() is None:
-            self.process.send_signal(number)
+            try:
+                os.killpg(self.process.pid, number)
+            except (ProcessLookupError, PermissionError):
+                self.process.send_signal(number)
 
     def __exit__(self, *_):
         for number, handler in self.previous.items():
@@ -309,7 +321,7 @@ def host_tree_environment(environ, master_tree, host_tree):
         rebased = moved(decoded)
         return text if rebased == decoded else env_value(rebased)
 
-    return {name: moved_text(value) if name == contract.BASE_DIR_ENV or name.startswith(contract.SM_PREFIX) else value
+    return {name: moved_text(value) if name in TREE_PATH_NAMES or name.startswith(contract.SM_PREFIX) else value
             for name, value in environ.items()}
 
 

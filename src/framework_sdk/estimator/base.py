@@ -105,11 +105,10 @@ class EstimatorBase:
             raise ConfigurationError(
                 "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>', an IAM "
                 "role SageMaker can assume with access to your S3 data (local mode needs none)")
-        for what, uri in (("output_path", output_path), ("model_uri", model_uri)):
+        for what, uri in (("output_path", output_path), ("model_uri", model_uri),
+                          ("checkpoint_s3_uri", checkpoint_s3_uri)):  # local mode: file:// checkpoints too
             if uri is not None:
                 check_uri(uri, what, self.local_mode)
-        if checkpoint_s3_uri is not None and uri_scheme(checkpoint_s3_uri) != "s3":
-            raise ConfigurationError(f"checkpoint_s3_uri {checkpoint_s3_uri!r} must be an s3:// URI")
         self.role = role
         self.instance_count = instance_count
         self.instance_type = instance_type

@@ -10,7 +10,9 @@ Each folder of this package with a ``Dockerfile`` and an ``image.toml`` (``chain
 - :mod:`~framework_sdk.images.context`: the deterministic build context, and the CA bundle;
 - :mod:`~framework_sdk.images.engine`: the Docker client and progress lines;
 - :mod:`~framework_sdk.images.base`: the Debian base image (pulled, or made with debootstrap);
-- :mod:`~framework_sdk.images.builder`: :func:`build` and :func:`list_images`.
+- :mod:`~framework_sdk.images.builder`: :func:`build` and :func:`list_images`;
+- :mod:`~framework_sdk.images.push`: :func:`push` to ECR or any registry (``framework-sdk images push``),
+  with :mod:`~framework_sdk.images.ecr` for the repositories and push credentials.
 
 docker is imported only when an engine is used; importing this package is stdlib only.
 """
@@ -35,12 +37,13 @@ from framework_sdk.images.definitions import (
     load_spec,
 )
 from framework_sdk.images.engine import BUILD_READ_TIMEOUT, docker_client
+from framework_sdk.images.push import PushError, PushResult, Registry, ecr_registry, push
 from framework_sdk.images.toolkit import Toolkit, toolkit_requirements
 
 __all__ = [
     "BASE_IMAGE", "BASE_IMAGE_ENV", "BUILD_READ_TIMEOUT", "CA_BUNDLE_ENV_VARS", "CA_BUNDLE_IN_IMAGE", "CONTEXT_MTIME",
     "DEBIAN_MIRROR_ENV", "LABEL_PREFIX", "PYTHON_IMAGE", "BuildResult", "ImageError", "ImageInfo", "ImageSpec",
-    "PipStep", "Toolkit", "build", "build_context", "ca_bundle", "definitions_dir", "docker_client",
-    "ensure_base_image", "find_spec", "image_specs", "list_images", "load_spec", "make_base_image",
-    "toolkit_requirements",
+    "PipStep", "PushError", "PushResult", "Registry", "Toolkit", "build", "build_context", "ca_bundle", "definitions_dir", "docker_client",
+    "ecr_registry", "ensure_base_image", "find_spec", "image_specs", "list_images", "load_spec", "make_base_image",
+    "push", "toolkit_requirements",
 ]

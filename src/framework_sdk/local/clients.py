@@ -1,6 +1,7 @@
 """The ``sagemaker`` client of a LocalSession: boto3's method names, arguments and response shapes.
 
-Training jobs, endpoints and transform jobs run on this machine through a backend;
+Training jobs, endpoints and transform jobs run on this machine through a backend, and tuning
+jobs search with local training jobs (:mod:`framework_sdk.local.tuning`);
 models and endpoint configs are kept in memory for the life of the session. Unknown
 names raise :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``), as a
 Session's boto3 clients do.
@@ -8,7 +9,7 @@ Session's boto3 clients do.
 import threading
 
 from framework_sdk import contract
-from framework_sdk.local import registry, runs
+from framework_sdk.local import registry, runs, tuning, tuning_store
 from framework_sdk.local.runtime import client_error
 from framework_sdk.local.serving import ModelServers
 from framework_sdk.local.training import TrainingJob
@@ -90,7 +91,8 @@ class Endpoint:
 # What local mode knows, shared by every LocalSession of this Python process (as one AWS account
 # is shared by its sessions): a job started by one session can be attached, waited for, or its
 # endpoint invoked through another.
-_TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {}}
+_TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {},
+                            "hyper_parameter_tuning_jobs": {}}
 
 
 class LocalSageMakerClient:
@@ -100,8 +102,9 @@ class LocalSageMakerClient:
     :meth:`close` stops those this client started.
     """
 
-    def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None):
+    def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None, stop_grace=None):
         self.backend = backend
+        self.stop_grace = stop_grace  # seconds between SIGTERM and SIGKILL when a job is stopped
         self.storage = storage
         self.work_dir = work_dir
         self.serving_port = serving_port
@@ -132,17 +135,22 @@ class LocalSageMakerClient:
     def create_training_job(self, **request):
         name = request["TrainingJobName"]
         self._check_new(self.training_jobs, name, "training job", "CreateTrainingJob")
-        job = TrainingJob(request, self.backend, self.storage, self.work_dir)
+        job = TrainingJob(request, self.backend, self.storage, self.work_dir, stop_grace=self.stop_grace)
         job.start()
         self.training_jobs[name] = job
         self._started.append(job)
         return {"TrainingJobArn": _arn("training-job", name)}
 
     def describe_training_job(self, TrainingJobName):
+        if TrainingJobName not in self.training_jobs:  # a tuning job's training job, run by another process?
+            recorded = tuning_store.training_job(TrainingJobName)
+            if recorded is not None:
+                return recorded
         return self._get(self.training_jobs, TrainingJobName, "training job", "DescribeTrainingJob").describe()
 
     def stop_training_job(self, TrainingJobName):
-        self._get(self.training_jobs, TrainingJobName, "training job", "StopTrainingJob").stop()
+        # As on SageMaker: the job goes Stopping now and Stopped once its hosts have ended.
+        self._get(self.training_jobs, TrainingJobName, "training job", "StopTrainingJob").stop(wait=False)
         return {}
 
     # ---------------------------------------------------------------- models
@@ -226,6 +234,30 @@ class LocalSageMakerClient:
 
     def stop_transform_job(self, TransformJobName):
         self._get(self.transform_jobs, TransformJobName, "transform job", "StopTransformJob").stop()
+        return {}
+
+    # --------------------------------------------- hyperparameter tuning (framework_sdk.local.tuning)
+    def create_hyper_parameter_tuning_job(self, **request):
+        job = tuning.create(self.hyper_parameter_tuning_jobs, self, request)
+        self._started.append(job)  # before its training jobs: close() stops the search first
+        job.start()
+        return {"HyperParameterTuningJobArn": tuning.arn(job.name)}
+
+    def describe_hyper_parameter_tuning_job(self, HyperParameterTuningJobName):
+        return tuning.describe(self.hyper_parameter_tuning_jobs, HyperParameterTuningJobName)
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **request):
+        return tuning.list_page(self.hyper_parameter_tuning_jobs, request)
+
+    def list_hyper_parameter_tuning_jobs(self, **request):
+        return tuning.list_tuning_jobs(self.hyper_parameter_tuning_jobs, request)
+
+    def stop_hyper_parameter_tuning_job(self, HyperParameterTuningJobName):
+        tuning.stop(self.hyper_parameter_tuning_jobs, HyperParameterTuningJobName)
+        return {}
+
+    def delete_hyper_parameter_tuning_job(self, HyperParameterTuningJobName):
+        tuning.delete(self.hyper_parameter_tuning_jobs, HyperParameterTuningJobName)
         return {}
 
     def close(self):

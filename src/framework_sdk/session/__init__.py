@@ -3,7 +3,7 @@
 Everything that talks to AWS goes through a :class:`Session`. Estimators, models, predictors
 and transformers build botocore-shaped requests and call the session's clients
 (``sagemaker_client``, ``sagemaker_runtime_client``, ``s3_client``, ``logs_client``,
-``sts_client``); S3-only work (``upload_data``, ``default_bucket`` ...) and waiting
+``sts_client``, ``ecr_client``); S3-only work (``upload_data``, ``default_bucket`` ...) and waiting
 (``wait_for_job``, ``logs_for_job`` ...) are Session methods. ``LocalSession`` (in
 :mod:`framework_sdk.local`) subclasses this class, swaps the clients for local ones and sets
 ``local_mode = True``; the callers do not change.
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from framework_sdk._types import Response, Tags
 
-    ServiceName = Literal["sagemaker", "sagemaker-runtime", "s3", "logs", "sts", "cloudwatch"]  # the clients made
+    ServiceName = Literal["sagemaker", "sagemaker-runtime", "s3", "logs", "sts", "cloudwatch", "ecr"]  # the clients made
 
 __all__ = ["LOG_TYPES", "TRAINING_LOG_GROUP", "TRANSFORM_LOG_GROUP", "LogReader", "Session", "check_job_status",
            "check_log_type", "format_tags", "parse_s3_uri", "rule_status_lines", "s3_uri", "translate_errors"]
@@ -67,7 +67,7 @@ class Session:
     """Wraps a ``boto3.Session``; every AWS client is made on first use.
 
     ``Session(boto_session=None, sagemaker_client=None, sagemaker_runtime_client=None,
-    s3_client=None, logs_client=None, sts_client=None, default_bucket=None)``: pass clients
+    s3_client=None, logs_client=None, sts_client=None, default_bucket=None, ecr_client=None)``: pass clients
     to reuse them (or to stub them in tests). The region comes from the usual boto3 chain (or
     the clients given); with none, the constructor raises a :class:`ConfigurationError` naming
     the fix, as does the first client made when no credentials are found.
@@ -77,11 +77,11 @@ class Session:
 
     def __init__(self, boto_session: boto3.Session | None = None, sagemaker_client: Any = None,
                  sagemaker_runtime_client: Any = None, s3_client: Any = None, logs_client: Any = None,
-                 sts_client: Any = None, default_bucket: str | None = None) -> None:
+                 sts_client: Any = None, default_bucket: str | None = None, ecr_client: Any = None) -> None:
         self._boto_session = boto_session
         self._clients: dict[str, Any] = {}
         for name, client in (("sagemaker", sagemaker_client), ("sagemaker-runtime", sagemaker_runtime_client),
-                             ("s3", s3_client), ("logs", logs_client), ("sts", sts_client)):
+                             ("s3", s3_client), ("logs", logs_client), ("sts", sts_client), ("ecr", ecr_client)):
             if client is not None:
                 self._clients[name] = _maybe_translate(client)
         self._default_bucket_name = default_bucket
@@ -147,6 +147,11 @@ class Session:
     @property
     def sts_client(self) -> Any:
         return self._client("sts")
+
+    @property
+    def ecr_client(self) -> Any:
+        """The Amazon ECR client (``framework_sdk.images.push`` creates repositories and gets push tokens)."""
+        return self._client("ecr")
 
     def has_credentials(self) -> bool:
         """True when the boto3 credential chain finds credentials."""

@@ -26,6 +26,7 @@ class HostSpec:
     environment: dict = dataclasses.field(default_factory=dict)
     links: list = dataclasses.field(default_factory=list)  # (local path, path relative to /opt/ml)
     port: "int | None" = None       # serve: the port on this machine
+    volumes: list = dataclasses.field(default_factory=list)  # (local folder, absolute path the host sees), writable
 
 
 class Host:
@@ -152,6 +153,11 @@ class Backend:
 
     def base_dir(self, spec):
         """Where the host sees its /opt/ml tree."""
+        raise NotImplementedError
+
+    def writable_folder(self, spec, folder, path):
+        """Make the local ``folder`` (inside ``spec.root``) the folder the host knows as ``path`` (an absolute
+        container path such as ``/opt/ml/checkpoints``); returns where the host's program finds it."""
         raise NotImplementedError
 
     def check_image(self, image):

@@ -15,7 +15,7 @@ import threading
 from urllib.parse import urlparse
 
 from framework_sdk import contract
-from framework_sdk.local import requirement_images
+from framework_sdk.local import cleanup, requirement_images
 from framework_sdk.local.backends.base import Backend, Host
 from framework_sdk.local.errors import LocalModeError, PortInUse
 
@@ -89,6 +89,11 @@ class DockerBackend(Backend):
     def base_dir(self, spec):
         return contract.BASE_DIR
 
+    def writable_folder(self, spec, folder, path):
+        if not path.startswith(f"{contract.BASE_DIR}/"):  # inside /opt/ml it is part of the tree's own mount
+            spec.volumes.append((folder, path))
+        return path
+
     def check_image(self, image):
         from docker.errors import ImageNotFound
 
@@ -117,7 +122,7 @@ class DockerBackend(Backend):
         with self._lock:
             if group not in self._networks:
                 self._networks[group] = self.client.networks.create(
-                    f"{group}-net", driver="bridge", labels={LABEL: group})
+                    f"{group}-net", driver="bridge", labels={LABEL: group, cleanup.OWNER_LABEL: cleanup.identity()})
             return self._networks[group]
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
@@ -130,9 +135,11 @@ class DockerBackend(Backend):
                 mounts = [Mount(contract.BASE_DIR, str(spec.root), type="bind")]
                 mounts += [Mount(f"{contract.BASE_DIR}/{relative}", str(path), type="bind", read_only=True)
                            for path, relative in spec.links]
+                mounts += [Mount(path, str(folder), type="bind") for folder, path in spec.volumes]
                 options = dict(
                     image=image, command=[spec.role], name=f"{group}-{spec.name}", hostname=spec.name,
-                    environment=spec.environment, mounts=mounts, labels={LABEL: group}, detach=True,
+                    environment=spec.environment, mounts=mounts, detach=True,
+                    labels={LABEL: group, cleanup.OWNER_LABEL: cleanup.identity()},
                     init=True,  # a real PID 1 forwards SIGTERM, so stopping is quick
                 )
                 if network is not None:

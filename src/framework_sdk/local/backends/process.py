@@ -20,7 +20,7 @@ import signal
 import subprocess
 
 from framework_sdk import contract
-from framework_sdk.local import image_folders
+from framework_sdk.local import cleanup, image_folders
 from framework_sdk.local.backends.base import Backend, Host
 from framework_sdk.local.errors import LocalModeError
 
@@ -55,6 +55,9 @@ class ProcessHost(Host):
         super().__init__(spec, on_line=on_line, on_exit=on_exit)
         self.process = process
         self.check_base_dir = check_base_dir  # a bring-your-own program: explain a hardcoded /opt/ml
+        # The toolkit passes SIGTERM on to the user's process group itself; a bring-your-own program's
+        # whole group gets it (a shell script would not pass it on).
+        self.term_group = check_base_dir
 
     def _stream(self):
         mentions_base_dir = False
@@ -85,16 +88,20 @@ class ProcessHost(Host):
             pass
 
     def _terminate(self, grace):
-        self._signal_group(signal.SIGTERM)
+        if self.term_group:
+            self._signal_group(signal.SIGTERM)
+        elif self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
             pass
-        # The whole group goes, so no worker or MPI rank outlives its host.
-        self._signal_group(signal.SIGKILL)
+        # The whole session goes, so no worker or MPI rank outlives its host.
+        cleanup.kill_session(self.process.pid)
 
     def _remove(self):
-        self._signal_group(signal.SIGKILL)
+        cleanup.kill_session(self.process.pid)
+        cleanup.forget("processes", self.session)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +157,9 @@ class ProcessBackend(Backend):
 
     def base_dir(self, spec):
         return str(spec.root)
+
+    def writable_folder(self, spec, folder, path):
+        return str(folder)  # the host's tree stands for /opt/ml; a path elsewhere is mapped into it too
 
     def resolve(self, image):
         """What runs ``image`` here (:class:`Toolkit` or :class:`FolderImage`), built on first use."""
@@ -235,6 +245,8 @@ class ProcessBackend(Backend):
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     start_new_session=True)
                 host = ProcessHost(spec, process, on_line, on_exit, check_base_dir=isinstance(runner, FolderImage))
+                host.session = [process.pid, cleanup.start_time(process.pid)]
+                cleanup.remember("processes", host.session)  # for the next session, should this Python be killed
                 hosts.append(host)
                 host.watch()
         except BaseException:
