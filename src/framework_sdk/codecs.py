@@ -10,9 +10,10 @@ One module encodes and decodes every payload so the two halves can never disagre
 =========================  ===========================================================
 
 Every malformed payload raises :class:`CodecError` (a ``ValueError``) whose message
-names the content type and what was wrong. This is the bottom layer: it imports
-nothing of ours, and numpy / orjson (the fast JSON library, chosen because it
-serialises numpy arrays natively in C) only when first used.
+names the content type and what was wrong. This is the bottom layer: of ours it imports
+only :mod:`framework_sdk.contract` (the content types are named there, once), and numpy /
+orjson (the fast JSON library, chosen because it serialises numpy arrays natively in C)
+only when first used.
 """
 import ast
 import functools
@@ -20,11 +21,9 @@ import io
 import re
 import warnings
 
-NPY = "application/x-npy"
-JSON = "application/json"
-CSV = "text/csv"
-JSONLINES = "application/jsonlines"
-SUPPORTED = (NPY, JSON, CSV, JSONLINES)
+from framework_sdk.contract import CONTENT_TYPES, CSV, JSON, JSONLINES, NPY
+
+SUPPORTED = CONTENT_TYPES
 
 _ALIASES = {
     "application/npy": NPY,

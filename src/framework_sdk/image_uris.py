@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
 
+from . import contract
 from .exceptions import ConfigurationError
 
 
@@ -64,7 +65,7 @@ def processor_for(instance_type: str | None) -> str:
     """``'gpu'`` for GPU instance types (``ml.p*``, ``ml.g*``, ``local_gpu``), ``'cpu'`` otherwise."""
     if not instance_type:
         return "cpu"
-    if instance_type == "local_gpu":
+    if instance_type == contract.LOCAL_GPU:
         return "gpu"
     family = instance_type.split(".")[1] if instance_type.startswith("ml.") else ""
     return "gpu" if family[:1] in ("p", "g") else "cpu"

@@ -7,9 +7,9 @@ shape SageMaker Python SDK's local mode uses, which the local engine reads.
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from . import contract
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -19,10 +19,9 @@ if TYPE_CHECKING:
     from ._types import Inputs, Request
 
 DEFAULT_CHANNEL = "training"
-DISTRIBUTIONS = ("FullyReplicated", "ShardedByS3Key")
-INPUT_MODES = ("File", "Pipe", "FastFile")
-COMPRESSIONS = ("None", "Gzip")
-_CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")  # SageMaker's ChannelName
+DISTRIBUTIONS = contract.S3_DATA_DISTRIBUTIONS
+INPUT_MODES = contract.INPUT_MODES
+COMPRESSIONS = contract.COMPRESSION_TYPES
 
 
 class TrainingInput:
@@ -35,19 +34,19 @@ class TrainingInput:
 
     def __init__(self, s3_data: str, distribution: str | None = None, compression: str | None = None,
                  content_type: str | None = None, record_wrapping: str | None = None,
-                 s3_data_type: str = "S3Prefix", input_mode: str | None = None,
+                 s3_data_type: str = contract.S3_PREFIX, input_mode: str | None = None,
                  attribute_names: Iterable[str] | None = None, target_attribute_name: str | None = None,
                  shuffle_config: Any = None) -> None:
         _check_choice("distribution", distribution, DISTRIBUTIONS)
         _check_choice("compression", compression, COMPRESSIONS)
         _check_choice("input_mode", input_mode, INPUT_MODES)
-        _check_choice("s3_data_type", s3_data_type, ("S3Prefix", "ManifestFile", "AugmentedManifestFile"))
+        _check_choice("s3_data_type", s3_data_type, contract.S3_DATA_TYPES)
         self.s3_data = s3_data
         self.config: Request = {
             "DataSource": {"S3DataSource": {
                 "S3DataType": s3_data_type,
                 "S3Uri": s3_data,
-                "S3DataDistributionType": distribution or "FullyReplicated",
+                "S3DataDistributionType": distribution or contract.FULLY_REPLICATED,
             }},
         }
         if attribute_names:
@@ -130,7 +129,7 @@ def input_data_config(inputs: Inputs | None, local_mode: bool) -> list[Request]:
             f"not {type(inputs).__name__}")
     configs = []
     for name, source in inputs.items():
-        if not isinstance(name, str) or not _CHANNEL_NAME.fullmatch(name):
+        if not contract.valid_channel_name(name):
             raise ConfigurationError(f"channel name {name!r} is not valid; use 1 to 64 letters, digits, '.', '-' "
                                      f"and '_'")
         configs.append(channel_config(name, source, local_mode))

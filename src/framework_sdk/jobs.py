@@ -15,18 +15,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import contract
 from .exceptions import ConfigurationError
 from .session import Session
 
 if TYPE_CHECKING:
     from ._types import Response
 
-LOCAL_INSTANCE_TYPES = ("local", "local_gpu")
+LOCAL_INSTANCE_TYPES = contract.LOCAL_INSTANCE_TYPES
 
 
 def is_local(instance_type: str | None) -> bool:
     """True for the instance types that run on this machine (``local``, ``local_gpu``)."""
-    return instance_type in LOCAL_INSTANCE_TYPES
+    return contract.is_local_instance_type(instance_type)
 
 
 def resolve_session(sagemaker_session: Session | None, instance_type: str | None) -> Session:

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import image_uris, naming, sdk_v1
+from . import contract, image_uris, naming, sdk_v1
 from .exceptions import AWSError, ConfigurationError
 from .inputs import check_uri, uri_scheme
 from .jobs import is_local, resolve_session
@@ -295,7 +295,7 @@ class FrameworkModel(Model):
                 with repack_model(original, self.entry_point, self.source_dir, self.dependencies) as archive:
                     uri = s3_uri(bucket, prefix, self.name, archive.sha256[:16], MODEL)
                     session.upload_if_changed(archive.path, uri, archive.sha256)
-            return "/opt/ml/model/code", uri
+            return contract.Layout().inference_code_dir.as_posix(), uri
         with pack_sourcedir(self.entry_point, self.source_dir, self.dependencies) as archive:
             uri = s3_uri(bucket, prefix, self.name, "source", archive.sha256[:16], SOURCEDIR)
             session.upload_if_changed(archive.path, uri, archive.sha256)
@@ -304,10 +304,10 @@ class FrameworkModel(Model):
     def prepare_container_def(self, instance_type: str | None = None) -> Request:
         submit_directory, model_data = self._stage_code()
         env: dict[str, Any] = {
-            "SAGEMAKER_PROGRAM": self._program,
-            "SAGEMAKER_SUBMIT_DIRECTORY": submit_directory,
-            "SAGEMAKER_CONTAINER_LOG_LEVEL": str(self.container_log_level),
-            "SAGEMAKER_REGION": self._session.boto_region_name,
+            contract.PROGRAM_ENV: self._program,
+            contract.SUBMIT_DIRECTORY_ENV: submit_directory,
+            contract.LOG_LEVEL_ENV: str(self.container_log_level),
+            contract.REGION_ENV: self._session.boto_region_name,
         }
         env.update(self._framework_env())
         env.update(self.env)

@@ -18,12 +18,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from . import contract
 from .container.archives import UnsafeArchiveError, safe_extract
 from .exceptions import ConfigurationError, SDKError
 
-SOURCEDIR = "sourcedir.tar.gz"
-MODEL = "model.tar.gz"
-CODE_DIR = "code"
+SOURCEDIR = contract.SOURCE_ARCHIVE
+MODEL = contract.MODEL_ARCHIVE
+CODE_DIR = contract.INFERENCE_CODE_DIR
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 

@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import codecs
+from . import codecs, contract
 from .exceptions import ConfigurationError, SDKError, SerializationError
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def _file_body(data: Any) -> bytes | None:
 class BaseSerializer:
     """Turns Python data into a request body of :attr:`CONTENT_TYPE`."""
 
-    CONTENT_TYPE = "application/octet-stream"
+    CONTENT_TYPE = contract.OCTET_STREAM
 
     def __init__(self, content_type: str | None = None) -> None:
         if content_type:

@@ -18,16 +18,13 @@ import functools
 import math
 import re
 
+from . import contract
+from .contract import BATCH_STRATEGIES, COMPRESSION_TYPES, INPUT_MODES, SPLIT_TYPES
 from .exceptions import ConfigurationError
 from .naming import _VALID as _ENTITY_NAME
 
 HYPERPARAMETER_TYPES = ("Integer", "Continuous", "Categorical", "FreeText")
-INPUT_MODES = ("File", "Pipe", "FastFile")
-COMPRESSION_TYPES = ("None", "Gzip")
 OBJECTIVE_TYPES = ("Maximize", "Minimize")
-SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
-BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
-_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9.\-_]{1,64}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 _MAX_HYPERPARAMETERS = 100
 _MAX_CHANNELS = 8
@@ -191,10 +188,10 @@ def hyperparameter(name, type, *, min_value=None, max_value=None, values=None, d
     return spec
 
 
-def channel(name, content_types, *, input_modes=("File",), compression_types=("None",), required=True,
+def channel(name, content_types, *, input_modes=(contract.FILE_MODE,), compression_types=(contract.NONE,), required=True,
             description=None):
     """One ``ChannelSpecification``: a training input the algorithm reads."""
-    if not isinstance(name, str) or not _CHANNEL_NAME.match(name):
+    if not contract.valid_channel_name(name):
         raise ConfigurationError(f"channel name {name!r} must be 1-64 letters, digits, '.', '-' or '_'")
     modes = _list_of_strings(f"channel {name!r}: input_modes", input_modes)
     for mode in modes:
@@ -323,16 +320,16 @@ def inference_specification(containers, content_types, response_types, *, realti
 # ----------------------------------------------------------- validation spec
 
 
-def s3_data_source(uri, data_type="S3Prefix", distribution="FullyReplicated"):
+def s3_data_source(uri, data_type=contract.S3_PREFIX, distribution=contract.FULLY_REPLICATED):
     """A training ``DataSource`` reading ``uri`` (an S3 prefix by default)."""
-    _one_of("S3 data type", data_type, ("S3Prefix", "ManifestFile", "AugmentedManifestFile"))
-    _one_of("S3 data distribution", distribution, ("FullyReplicated", "ShardedByS3Key"))
+    _one_of("S3 data type", data_type, contract.S3_DATA_TYPES)
+    _one_of("S3 data distribution", distribution, contract.S3_DATA_DISTRIBUTIONS)
     return {"S3DataSource": {"S3DataType": data_type, "S3Uri": _s3_uri("training input", uri),
                              "S3DataDistributionType": distribution}}
 
 
 def training_job_definition(inputs, output_path, instance_type, *, instance_count=1, hyperparameters=None,
-                            input_mode="File", content_type=None, compression_type=None, volume_size=30,
+                            input_mode=contract.FILE_MODE, content_type=None, compression_type=None, volume_size=30,
                             max_run=3600):
     """A ``TrainingJobDefinition`` for a validation profile: ``inputs`` maps channel names to S3 URIs."""
     _one_of("input_mode", input_mode, INPUT_MODES)
@@ -360,9 +357,9 @@ def training_job_definition(inputs, output_path, instance_type, *, instance_coun
 def transform_job_definition(data, output_path, instance_type, *, content_type=None, split_type=None,
                              compression_type=None, accept=None, assemble_with=None, instance_count=1,
                              strategy=None, max_payload=None, max_concurrent_transforms=None,
-                             environment=None, data_type="S3Prefix"):
+                             environment=None, data_type=contract.S3_PREFIX):
     """A ``TransformJobDefinition`` for a validation profile: transform ``data`` into ``output_path``."""
-    _one_of("data_type", data_type, ("S3Prefix", "ManifestFile", "AugmentedManifestFile"))
+    _one_of("data_type", data_type, contract.S3_DATA_TYPES)
     transform_input = {"DataSource": {"S3DataSource": {"S3DataType": data_type,
                                                        "S3Uri": _s3_uri("transform input", data)}}}
     if content_type:
@@ -375,7 +372,7 @@ def transform_job_definition(data, output_path, instance_type, *, content_type=N
     if accept:
         output["Accept"] = accept
     if assemble_with:
-        output["AssembleWith"] = _one_of("assemble_with", assemble_with, ("None", "Line"))
+        output["AssembleWith"] = _one_of("assemble_with", assemble_with, contract.ASSEMBLE_WITH)
     return _compact({
         "MaxConcurrentTransforms": max_concurrent_transforms,
         "MaxPayloadInMB": max_payload,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from . import naming
+from . import contract, naming
 from .exceptions import ConfigurationError
 from .inputs import check_uri, uri_scheme
 from .jobs import TransformJob, resolve_session
@@ -22,12 +22,12 @@ if TYPE_CHECKING:
 
     from ._types import Request, Response, Tags
 
-STRATEGIES = ("MultiRecord", "SingleRecord")
-ASSEMBLE_WITH = ("None", "Line")
-SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
-COMPRESSIONS = ("None", "Gzip")
-DATA_TYPES = ("S3Prefix", "ManifestFile", "AugmentedManifestFile")
-JOIN_SOURCES = ("None", "Input")
+STRATEGIES = contract.BATCH_STRATEGIES
+ASSEMBLE_WITH = contract.ASSEMBLE_WITH
+SPLIT_TYPES = contract.SPLIT_TYPES
+COMPRESSIONS = contract.COMPRESSION_TYPES
+DATA_TYPES = contract.S3_DATA_TYPES
+JOIN_SOURCES = contract.JOIN_SOURCES
 
 
 def _check(name: str, value: str | None, choices: tuple[str, ...]) -> None:
@@ -121,7 +121,7 @@ class Transformer:
             request["Tags"] = self.tags
         return request
 
-    def transform(self, data: str, data_type: str = "S3Prefix", content_type: str | None = None,
+    def transform(self, data: str, data_type: str = contract.S3_PREFIX, content_type: str | None = None,
                   compression_type: str | None = None, split_type: str | None = None, job_name: str | None = None,
                   input_filter: str | None = None, output_filter: str | None = None,
                   join_source: str | None = None, wait: bool = True, logs: bool = True) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import contract
 from ..estimator import Framework
 from .model import ChainerModel, ChainerPredictor
 
@@ -19,10 +20,10 @@ if TYPE_CHECKING:
     from ..model import FrameworkModel
 
 MPI_OPTIONS = {
-    "use_mpi": "sagemaker_use_mpi",
-    "num_processes": "sagemaker_num_processes",
-    "process_slots_per_host": "sagemaker_process_slots_per_host",
-    "additional_mpi_options": "sagemaker_additional_mpi_options",
+    "use_mpi": contract.USE_MPI_PARAM,
+    "num_processes": contract.NUM_PROCESSES_PARAM,
+    "process_slots_per_host": contract.PROCESS_SLOTS_PARAM,
+    "additional_mpi_options": contract.MPI_OPTIONS_PARAM,
 }
 
 
@@ -49,7 +50,7 @@ class Chainer(Framework):
 
     def _framework_hyperparameters(self) -> dict[str, Any]:
         use_mpi = self.use_mpi if self.use_mpi is not None else (self.instance_count or 1) >= 2
-        values: dict[str, Any] = {"sagemaker_use_mpi": bool(use_mpi)}
+        values: dict[str, Any] = {contract.USE_MPI_PARAM: bool(use_mpi)}
         for option, key in MPI_OPTIONS.items():
             value = getattr(self, option)
             if option != "use_mpi" and value is not None:

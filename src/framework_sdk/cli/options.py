@@ -2,15 +2,14 @@
 option decorators (``--backend``, the code options, ``--instance-*``/``--env``)."""
 import json
 import os
-import re
 
 import click
 
+from framework_sdk import contract
+
 BACKENDS = ("docker", "process")
-INSTANCE_TYPES = ("local", "local_gpu")
-CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]+")
-CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines",
-                 ".npy": "application/x-npy"}
+INSTANCE_TYPES = contract.LOCAL_INSTANCE_TYPES
+CONTENT_TYPES = {".csv": contract.CSV, ".json": contract.JSON, ".jsonl": contract.JSONLINES, ".npy": contract.NPY}
 
 
 def _pairs(values, option):
@@ -50,7 +49,7 @@ def _channels(values):
     channels = {}
     for value in values:
         name, sep, uri = value.partition("=")
-        if not sep or not CHANNEL_NAME.fullmatch(name):
+        if not sep or not contract.valid_channel_name(name):
             name, uri = "training", value
         channels[name] = _uri(uri, "--channel")
     return channels
@@ -96,7 +95,7 @@ def _code_options(role):
 def _common_options(function):
     function = click.option("--env", "environment", multiple=True, metavar="NAME=VALUE",
                             help="An environment variable for the container (repeatable).")(function)
-    function = click.option("--instance-type", type=click.Choice(INSTANCE_TYPES), default="local",
+    function = click.option("--instance-type", type=click.Choice(INSTANCE_TYPES), default=contract.LOCAL,
                             show_default=True, help="local_gpu asks the engine for GPUs.")(function)
     function = click.option("--instance-count", type=click.IntRange(1), default=1, show_default=True,
                             help="Number of hosts (containers or processes).")(function)

@@ -1,6 +1,7 @@
 """``framework-sdk predict``: one request to an endpoint, by URL or by local endpoint name."""
 import click
 
+from framework_sdk import contract
 from framework_sdk.cli.options import _guess_content_type
 
 
@@ -28,7 +29,7 @@ def predict(endpoint, content_type, accept, custom_attributes, timeout, file):
     import requests
 
     url = _invocations_url(endpoint)
-    headers = {"Content-Type": content_type or _guess_content_type(getattr(file, "name", "")) or "text/csv"}
+    headers = {"Content-Type": content_type or _guess_content_type(getattr(file, "name", "")) or contract.CSV}
     if accept:
         headers["Accept"] = accept
     if custom_attributes:
@@ -47,7 +48,7 @@ def predict(endpoint, content_type, accept, custom_attributes, timeout, file):
 def _invocations_url(endpoint):
     if endpoint.startswith(("http://", "https://")):
         url = endpoint.rstrip("/")
-        return url if url.endswith("/invocations") else url + "/invocations"
+        return url if url.endswith(contract.INVOCATIONS) else url + contract.INVOCATIONS
     from framework_sdk.local import registry
 
     entry = registry.lookup(endpoint)
@@ -56,4 +57,4 @@ def _invocations_url(endpoint):
         raise click.ClickException(f"no local endpoint named {endpoint!r} runs on this machine (running: "
                                    f"{running}); start it with `framework-sdk serve`, or pass a URL "
                                    f"(http://host:port)")
-    return entry["urls"][0] + "/invocations"
+    return entry["urls"][0] + contract.INVOCATIONS

@@ -5,7 +5,7 @@ from framework_sdk.cli.foreground import _friendly_errors, _local_session, _unin
 from framework_sdk.cli.frameworks import _model
 from framework_sdk.cli.options import (_backend_option, _code_options, _common_options, _guess_content_type, _pairs,
                                        _uri)
-from framework_sdk.transformer import ASSEMBLE_WITH, SPLIT_TYPES, STRATEGIES
+from framework_sdk.contract import ASSEMBLE_WITH, BATCH_STRATEGIES, LINE, SPLIT_TYPES
 
 
 @click.command("transform")
@@ -18,7 +18,7 @@ from framework_sdk.transformer import ASSEMBLE_WITH, SPLIT_TYPES, STRATEGIES
 @click.option("--content-type", metavar="TYPE",
               help="Content type of the records (default: from the input's extension, if it has one).")
 @click.option("--split-type", type=click.Choice(SPLIT_TYPES), help="How to split the input into records.")
-@click.option("--strategy", type=click.Choice(STRATEGIES),
+@click.option("--strategy", type=click.Choice(BATCH_STRATEGIES),
               help="One record per request, or as many as fit in --max-payload (default: the server's "
                    "/execution-parameters, else MultiRecord).")
 @click.option("--assemble-with", type=click.Choice(ASSEMBLE_WITH),
@@ -46,8 +46,8 @@ def transform(image_or_framework, model_data, input_uri, output_uri, content_typ
         output_uri = _uri(output_uri, "--output", must_exist=False)
     if content_type is None and input_uri.startswith("file://"):
         content_type = _guess_content_type(input_uri[len("file://"):])
-    if assemble_with is None and split_type == "Line":
-        assemble_with = "Line"
+    if assemble_with is None and split_type == LINE:
+        assemble_with = LINE
     with _friendly_errors("the transform job"):
         session = _local_session(backend)
         try:

@@ -48,6 +48,7 @@ import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from framework_sdk import contract
 from framework_sdk.conformance.data import CLASSES, FEATURES, MALFORMED, ROWS, _csv, sample_data
 from framework_sdk.conformance.engine import _docker_client, _non_empty, _read, _Run, _Workspace
 from framework_sdk.conformance.entry_points import (_PROBE_SCRIPT, PLANTED_MARKER, PLANTED_WAIT, _EntryProbe,
@@ -70,7 +71,7 @@ __all__ = ["CLASSES", "CODE_DIR", "CONTAINER_PORT", "FAIL", "FEATURES", "FIX_VAL
 
 log = logging.getLogger(__name__)
 
-CODE_DIR = "/opt/ml/code"
+CODE_DIR = contract.Layout().code_dir.as_posix()  # where the user's code is mounted
 
 
 def _how_to_build(image):
@@ -150,8 +151,8 @@ class _Suite:
         self.use_program(program, serving)
 
     def use_program(self, program, serving=None):
-        self.hyperparameters.update(sagemaker_program=program, sagemaker_submit_directory=CODE_DIR)
-        self.serving_environment = {"SAGEMAKER_PROGRAM": serving or program, "SAGEMAKER_SUBMIT_DIRECTORY": CODE_DIR}
+        self.hyperparameters.update({contract.PROGRAM_PARAM: program, contract.SUBMIT_DIRECTORY_PARAM: CODE_DIR})
+        self.serving_environment = {contract.PROGRAM_ENV: serving or program, contract.SUBMIT_DIRECTORY_ENV: CODE_DIR}
 
     serving_environment: dict[str, str] = {}
 
@@ -180,13 +181,13 @@ class _Suite:
         if run.exit_code is None or not probe.path:
             why = run.start_error or f"exit code {run.exit_code}{run.log_tail()}"
             return [CheckResult(_replace_check(command), SKIP, f"cannot look into the image with /bin/sh ({why})")
-                    for command in ("train", "serve")]
+                    for command in contract.COMMANDS]
         if not self.entrypoint:
-            return [_judge_path_order(command, probe) for command in ("train", "serve")]
+            return [_judge_path_order(command, probe) for command in contract.COMMANDS]
         if probe.scripts is None:
-            return [_judge_path_order(command, probe) for command in ("train", "serve")]  # says why it skips
+            return [_judge_path_order(command, probe) for command in contract.COMMANDS]  # says why it skips
         return [_judge_planted(command, probe, self.entrypoint, self.planted_ran(command, probe.scripts))
-                for command in ("train", "serve")]
+                for command in contract.COMMANDS]
 
     def planted_ran(self, command, scripts):
         """Run ``command`` as the check does, with a console script of that name planted in ``scripts``."""
@@ -200,10 +201,10 @@ class _Suite:
 
     def _train(self, kind, channel_files):
         tree = self.workspace.ml_tree(kind, self.channel, self.hyperparameters, channel_files)
-        environment = {"TRAINING_JOB_NAME": f"{self.prefix}-{kind}", **self.environment}
-        run = _Run(self.client, self.image, ["train"], f"{self.prefix}-train-{kind}",
-                   {tree: {"bind": "/opt/ml", "mode": "rw"}}, environment, self.timeout)
-        outcome = _TrainingOutcome(run.exit_code, _read(os.path.join(tree, "output", "failure")), run.start_error)
+        environment = {contract.TRAINING_JOB_NAME_ENV: f"{self.prefix}-{kind}", **self.environment}
+        run = _Run(self.client, self.image, [contract.TRAIN], f"{self.prefix}-train-{kind}",
+                   {tree: {"bind": contract.BASE_DIR, "mode": "rw"}}, environment, self.timeout)
+        outcome = _TrainingOutcome(run.exit_code, _read(contract.Layout(tree).failure_file), run.start_error)
         return tree, run, outcome
 
     def train(self):
@@ -218,7 +219,7 @@ class _Suite:
             replaceable = entry_points.result()
 
         tree, run, valid = outcome["valid"]
-        model_dir = os.path.join(tree, "model")
+        model_dir = str(contract.Layout(tree).model_dir)
         if valid.succeeded:
             self.record(TRAIN_VALID, PASS, f"exit code 0 on config files and a {ROWS}-row CSV in the "
                         f"{self.channel!r} channel")
@@ -256,13 +257,13 @@ class _Suite:
             return
         import requests
 
-        environment = {"SAGEMAKER_MAX_PAYLOAD_IN_MB": str(PAYLOAD_LIMIT_MB), **self.serving_environment,
+        environment = {contract.MAX_PAYLOAD_ENV: str(PAYLOAD_LIMIT_MB), **self.serving_environment,
                        **self.environment}
-        volumes = {os.path.abspath(model_dir): {"bind": "/opt/ml/model", "mode": "rw"}}
+        volumes = {os.path.abspath(model_dir): {"bind": contract.Layout().model_dir.as_posix(), "mode": "rw"}}
         if self.workspace.code:
             volumes[self.workspace.code] = {"bind": CODE_DIR, "mode": "ro"}
         container = self.client.containers.run(
-            self.image, ["serve"], name=f"{self.prefix}-serve", detach=True, environment=environment,
+            self.image, [contract.SERVE], name=f"{self.prefix}-serve", detach=True, environment=environment,
             volumes=volumes,
             ports={CONTAINER_PORT: ("127.0.0.1", None)}, labels={"org.framework-sdk.check": self.prefix})
         try:

@@ -1,10 +1,9 @@
 """The Docker side of the check: one container run at a time, and the temporary ``/opt/ml`` trees it mounts."""
-import json
 import os
 import shutil
 import tempfile
 
-from framework_sdk import codecs
+from framework_sdk import contract
 from framework_sdk.conformance.entry_points import PLANTED_MARKER
 from framework_sdk.conformance.results import ConformanceError
 
@@ -88,23 +87,17 @@ class _Workspace:
         return path
 
     def ml_tree(self, name, channel, hyperparameters, channel_files):
-        tree = os.path.join(self.root, name)
-        config = os.path.join(tree, "input", "config")
-        data = os.path.join(tree, "input", "data", channel)
-        for folder in (config, data, os.path.join(tree, "model"), os.path.join(tree, "output", "data")):
-            os.makedirs(folder)
-        _write_json(os.path.join(config, "hyperparameters.json"), {k: str(v) for k, v in hyperparameters.items()})
-        _write_json(os.path.join(config, "resourceconfig.json"),
-                    {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
-        _write_json(os.path.join(config, "inputdataconfig.json"),
-                    {channel: {"ContentType": codecs.CSV, "TrainingInputMode": "File",
-                               "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}})
+        """A one-host training tree ``name``: config files, the channel's files, the user's code; returns its path."""
+        layout = contract.Layout(os.path.join(self.root, name)).create([channel])
+        contract.write_training_config(
+            layout, {k: str(v) for k, v in hyperparameters.items()},
+            contract.resource_config(contract.DEFAULT_HOST, [contract.DEFAULT_HOST]),
+            {channel: contract.channel_config(contract.CSV)})
         for file_name, content in channel_files.items():
-            with open(os.path.join(data, file_name), "wb") as file:
-                file.write(content)
+            (layout.channel_dir(channel) / file_name).write_bytes(content)
         if self.code:
-            shutil.copytree(self.code, os.path.join(tree, "code"))
-        return tree
+            shutil.copytree(self.code, layout.code_dir)
+        return str(layout.base)
 
     def close(self):
         if os.getuid() != 0:  # files a root container wrote: hand them back before deleting
@@ -115,11 +108,6 @@ class _Workspace:
             except Exception:  # the image may have no chown; rmtree says what is left
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _write_json(path, value):
-    with open(path, "w") as file:
-        json.dump(value, file)
 
 
 def _non_empty(folder):

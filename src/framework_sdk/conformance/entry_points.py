@@ -4,6 +4,7 @@ import json
 import posixpath
 from typing import Optional
 
+from framework_sdk import contract
 from framework_sdk.conformance.results import FAIL, PASS, SKIP, CheckResult
 
 PLANTED_MARKER = "fsdk-check: a planted console script ran"
@@ -23,7 +24,7 @@ class _EntryProbe:
         values = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
         path = tuple(posixpath.normpath(folder) for folder in values.get("path", "").split(":") if folder)
         scripts = values.get("scripts") or None
-        return cls(path, {name: values.get(name, "") for name in ("train", "serve")},
+        return cls(path, {name: values.get(name, "") for name in contract.COMMANDS},
                    posixpath.normpath(scripts) if scripts else None)
 
 

@@ -1,9 +1,10 @@
 """Framework images: which framework an image's toolkit runs, and that framework's built-in check script."""
 import shlex
 
+from framework_sdk import contract
 from framework_sdk.conformance.results import ConformanceError
 
-FRAMEWORK_ENV = "FRAMEWORK_SDK_FRAMEWORK"  # what the toolkit in a framework image reads
+FRAMEWORK_ENV = contract.FRAMEWORK_ENV  # what the toolkit in a framework image reads
 FRAMEWORK_LABEL = "org.framework-sdk.framework"  # what `framework-sdk images build` labels
 
 

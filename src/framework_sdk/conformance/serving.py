@@ -1,11 +1,11 @@
 """The ``serve`` checks against one running container: readiness, payload types, bad requests, SIGTERM."""
 import time
 
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.conformance.data import FEATURES, MALFORMED, _payloads
 from framework_sdk.conformance.results import FAIL, PASS, SKIP, WARN
 
-CONTAINER_PORT = "8080/tcp"
+CONTAINER_PORT = f"{contract.DEFAULT_PORT}/tcp"
 PAYLOAD_LIMIT_MB = 1
 UNKNOWN_TYPE = "application/x-fsdk-conformance-unknown"
 
@@ -78,7 +78,7 @@ class _Serving:
         if accept:
             headers["Accept"] = accept
         try:
-            response = self.http.post(f"{self.url}/invocations", data=body, headers=headers, timeout=30)
+            response = self.http.post(self.url + contract.INVOCATIONS, data=body, headers=headers, timeout=30)
         except requests.exceptions.RequestException as error:
             return None, "", str(error).encode()
         return response.status_code, response.headers.get("Content-Type", ""), response.content
@@ -105,7 +105,7 @@ class _Serving:
                     self.url = f"http://127.0.0.1:{ports[0]['HostPort']}"
             if self.url is not None:
                 try:
-                    if self.http.get(f"{self.url}/ping", timeout=5).status_code == 200:
+                    if self.http.get(self.url + contract.PING, timeout=5).status_code == 200:
                         return True
                 except requests.exceptions.RequestException:
                     pass
@@ -258,7 +258,7 @@ class _Serving:
             self.record(SERVE_STILL_SERVING, FAIL, f"the server exited (code {self.exit_code()})" + self.log_tail())
             return
         try:
-            ping = self.http.get(f"{self.url}/ping", timeout=10).status_code
+            ping = self.http.get(self.url + contract.PING, timeout=10).status_code
         except requests.exceptions.RequestException as error:
             ping = f"no answer ({error.__class__.__name__})"
         status, _, body = self.post(self.payloads[self.kind], self.kind)
@@ -273,7 +273,7 @@ class _Serving:
 
         name = "serve: /execution-parameters"
         try:
-            response = self.http.get(f"{self.url}/execution-parameters", timeout=10)
+            response = self.http.get(self.url + contract.EXECUTION_PARAMETERS, timeout=10)
         except requests.exceptions.RequestException as error:
             self.record(name, FAIL, f"no answer: {error}")
             return

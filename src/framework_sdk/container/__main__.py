@@ -5,15 +5,17 @@ container command is ``train`` or ``serve`` as SageMaker runs it.
 """
 import sys
 
-USAGE = "usage: python -m framework_sdk.container train|serve"
+from framework_sdk.contract import COMMANDS, FRAMEWORK_ENV, SERVE, TRAIN
+
+USAGE = f"usage: python -m framework_sdk.container {'|'.join(COMMANDS)}"
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("train", "serve"):
+    if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2
-    if argv[0] == "train":
+    if argv[0] == TRAIN:
         start_module = _framework_training_module()
         if start_module and not argv[1:]:  # a registered framework's own start module (TRAINING_MODULE)
             from framework_sdk.container.runner import run_start_module
@@ -30,18 +32,18 @@ def _framework_training_module():
 
     from framework_sdk.container import frameworks
 
-    framework = frameworks.load(os.environ.get(frameworks.FRAMEWORK_ENV, "").strip())
+    framework = frameworks.load(os.environ.get(FRAMEWORK_ENV, "").strip())
     return getattr(framework, "TRAINING_MODULE", None)
 
 
 def train_main():
     """Console entry for the ``train`` command inside an image."""
-    sys.exit(main(["train", *sys.argv[1:]]))
+    sys.exit(main([TRAIN, *sys.argv[1:]]))
 
 
 def serve_main():
     """Console entry for the ``serve`` command inside an image."""
-    sys.exit(main(["serve", *sys.argv[1:]]))
+    sys.exit(main([SERVE, *sys.argv[1:]]))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """The training environment: the ``/opt/ml`` tree read into one plain value, and its ``SM_*`` export.
 
 ``Environment.from_files()`` reads ``<base>/input/config/*.json`` (base is ``/opt/ml`` or
-``SAGEMAKER_BASE_DIR``); ``Environment.from_dict()`` builds the same value from plain data
-(tests, tools). ``to_env_vars()`` gives exactly the names the SageMaker toolkits export and
-``to_cmd_args()`` the user's hyperparameters as an argv list.
+``SAGEMAKER_BASE_DIR``) through :mod:`framework_sdk.contract`, which names every file, key and
+variable; ``Environment.from_dict()`` builds the same value from plain data (tests, tools).
+``to_env_vars()`` gives exactly the names the SageMaker toolkits export and ``to_cmd_args()``
+the user's hyperparameters as an argv list.
 
 :class:`Environment` is public (``framework_sdk.container.Environment``). A framework extends it by
 subclassing, never by copying: add properties derived from the fields (``from_files``,
@@ -21,34 +22,13 @@ subclassing, never by copying: add properties derived from the fields (``from_fi
 import json
 import logging
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from framework_sdk import contract
 from framework_sdk.container.errors import ConfigurationError
-
-DEFAULT_BASE_DIR = "/opt/ml"
-BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"
-FRAMEWORK_PREFIX = "sagemaker_"
-DEFAULT_HOST = "algo-1"
-HOMOGENEOUS_GROUP = "homogeneousCluster"
-DISTRIBUTION_FLAGS = ("sagemaker_mpi_enabled", "sagemaker_parameter_server_enabled",
-                      "sagemaker_distributed_dataparallel_enabled", "sagemaker_pytorch_ddp_enabled",
-                      "sagemaker_multi_worker_mirrored_strategy_enabled")
-
-# Framework parameters the toolkit itself understands; the other ``sagemaker_*`` keys are
-# "additional" ones (SM_FRAMEWORK_PARAMS), as in the SageMaker toolkits.
-TOOLKIT_PARAMS = frozenset({
-    "sagemaker_program",
-    "sagemaker_submit_directory",
-    "sagemaker_region",
-    "sagemaker_container_log_level",
-    "sagemaker_job_name",
-    "sagemaker_enable_cloudwatch_metrics",
-    "sagemaker_s3_output",
-})
 
 
 def decode_hyperparameters(raw):
@@ -116,11 +96,6 @@ def count_cpus():
         return os.cpu_count() or 1
 
 
-def base_dir_from_env(environ=None):
-    environ = os.environ if environ is None else environ
-    return Path(environ.get(BASE_DIR_ENV) or DEFAULT_BASE_DIR)
-
-
 @dataclass(frozen=True)
 class Environment:
     """Everything a training job knows about itself. A plain value: build it with :meth:`from_dict`.
@@ -154,20 +129,21 @@ class Environment:
         if unknown:
             raise ConfigurationError(f"Environment.from_dict: unknown keys {sorted(unknown)}")
         decoded = decode_hyperparameters(data.get("hyperparameters") or {})
-        user = {k: v for k, v in decoded.items() if not k.startswith(FRAMEWORK_PREFIX)}
-        framework = {k: v for k, v in decoded.items() if k.startswith(FRAMEWORK_PREFIX)}
-        resource_config = dict(data.get("resource_config") or {"current_host": DEFAULT_HOST, "hosts": [DEFAULT_HOST]})
+        user = {k: v for k, v in decoded.items() if not contract.is_framework_param(k)}
+        framework = {k: v for k, v in decoded.items() if contract.is_framework_param(k)}
+        resource_config = dict(data.get("resource_config") or {"current_host": contract.DEFAULT_HOST,
+                                                                "hosts": [contract.DEFAULT_HOST]})
         _check_resource_config(resource_config, "resource_config")
         return cls(
-            base_dir=Path(data.get("base_dir") or DEFAULT_BASE_DIR),
+            base_dir=Path(data.get("base_dir") or contract.BASE_DIR),
             hyperparameters=user,
             framework_params=framework,
             resource_config=resource_config,
             input_data_config=dict(data.get("input_data_config") or {}),
             num_gpus=int(data.get("num_gpus", 0)),
             num_cpus=int(data.get("num_cpus", 1)),
-            program=str(data.get("program") or framework.get("sagemaker_program") or ""),
-            submit_directory=str(data.get("submit_directory") or framework.get("sagemaker_submit_directory") or ""),
+            program=str(data.get("program") or framework.get(contract.PROGRAM_PARAM) or ""),
+            submit_directory=str(data.get("submit_directory") or framework.get(contract.SUBMIT_DIRECTORY_PARAM) or ""),
             framework_module=str(data.get("framework_module") or ""),
         )
 
@@ -180,27 +156,25 @@ class Environment:
         ``SAGEMAKER_PROGRAM`` / ``SAGEMAKER_SUBMIT_DIRECTORY`` apply when the hyperparameters name none.
         """
         environ = os.environ if environ is None else environ
-        base = Path(base_dir) if base_dir else base_dir_from_env(environ)
-        config = base / "input" / "config"
-        hyperparameters = _read_json(config / "hyperparameters.json", {})
+        layout = contract.Layout(Path(base_dir)) if base_dir else contract.Layout.from_env(environ)
+        try:
+            hyperparameters, resource_config, input_data_config = contract.read_training_config(layout)
+        except contract.ContractError as error:
+            raise ConfigurationError(str(error)) from None
         for name, value in hyperparameters.items():
             if not isinstance(value, str):
                 hyperparameters[name] = json.dumps(value)  # tolerate unencoded values
-        resource_config = _read_json(config / "resourceconfig.json", None)
-        if resource_config is not None:
-            _check_resource_config(resource_config, config / "resourceconfig.json")
-        input_data_config = _read_json(config / "inputdataconfig.json", {})
         environment = cls.from_dict({
             "hyperparameters": hyperparameters,
             "resource_config": resource_config,
             "input_data_config": input_data_config,
-            "base_dir": base,
+            "base_dir": layout.base,
             "num_gpus": count_gpus(),
             "num_cpus": count_cpus(),
-            "framework_module": environ.get("FRAMEWORK_SDK_FRAMEWORK", ""),
+            "framework_module": environ.get(contract.FRAMEWORK_ENV, ""),
         })
-        program = environment.program or environ.get("SAGEMAKER_PROGRAM", "")
-        submit = environment.submit_directory or environ.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+        program = environment.program or environ.get(contract.PROGRAM_ENV, "")
+        submit = environment.submit_directory or environ.get(contract.SUBMIT_DIRECTORY_ENV, "")
         return replace(environment, program=program, submit_directory=submit)
 
     def with_framework_defaults(self, defaults):
@@ -210,42 +184,47 @@ class Environment:
     # ------------------------------------------------------------------ the tree
 
     @property
+    def layout(self):
+        """The job's tree (:class:`framework_sdk.contract.Layout`) at ``base_dir``."""
+        return contract.Layout(self.base_dir)
+
+    @property
     def input_dir(self):
-        return self.base_dir / "input"
+        return self.layout.input_dir
 
     @property
     def input_config_dir(self):
-        return self.base_dir / "input" / "config"
+        return self.layout.input_config_dir
 
     @property
     def input_data_dir(self):
-        return self.base_dir / "input" / "data"
+        return self.layout.input_data_dir
 
     @property
     def model_dir(self):
-        return self.base_dir / "model"
+        return self.layout.model_dir
 
     @property
     def output_dir(self):
-        return self.base_dir / "output"
+        return self.layout.output_dir
 
     @property
     def output_data_dir(self):
-        return self.base_dir / "output" / "data"
+        return self.layout.output_data_dir
 
     @property
     def output_intermediate_dir(self):
-        return self.base_dir / "output" / "intermediate"
+        return self.layout.output_intermediate_dir
 
     @property
     def code_dir(self):
         """Where downloaded user code goes (``/opt/ml/code``), and the default code location."""
-        return self.base_dir / "code"
+        return self.layout.code_dir
 
     @property
     def channel_dirs(self):
         """``{"train": Path(".../input/data/train"), ...}`` for every channel in inputdataconfig.json."""
-        return {name: self.input_data_dir / name for name in sorted(self.input_data_config)}
+        return {name: self.layout.channel_dir(name) for name in sorted(self.input_data_config)}
 
     # ------------------------------------------------------------------ hosts
 
@@ -267,16 +246,16 @@ class Environment:
 
     @property
     def network_interface_name(self):
-        return self.resource_config.get("network_interface_name", "eth0")
+        return self.resource_config.get("network_interface_name", contract.DEFAULT_NETWORK_INTERFACE)
 
     @property
     def current_instance_type(self):
-        return self.resource_config.get("current_instance_type", "local")
+        return self.resource_config.get("current_instance_type", contract.LOCAL)
 
     @property
     def current_instance_group(self):
         """The instance group of this host (``current_group_name``; one group: ``homogeneousCluster``)."""
-        return self.resource_config.get("current_group_name", HOMOGENEOUS_GROUP)
+        return self.resource_config.get("current_group_name", contract.HOMOGENEOUS_GROUP)
 
     @property
     def instance_groups_dict(self):
@@ -296,10 +275,11 @@ class Environment:
     def distribution_instance_groups(self):
         """The groups a distributed strategy runs on (``sagemaker_distribution_instance_groups``, else this
         host's group when MPI or another distribution is enabled), as in the sagemaker-training toolkit."""
-        given = self.framework_params.get("sagemaker_distribution_instance_groups")
+        given = self.framework_params.get(contract.DISTRIBUTION_GROUPS_PARAM)
         if given is not None:
             return list(given)
-        enabled = self.use_mpi or any(_truthy(self.framework_params.get(name, False)) for name in DISTRIBUTION_FLAGS)
+        enabled = self.use_mpi or any(_truthy(self.framework_params.get(name, False))
+                                      for name in contract.DISTRIBUTION_ENABLED_PARAMS)
         return [self.current_instance_group] if enabled else []
 
     @property
@@ -311,7 +291,7 @@ class Environment:
     @property
     def additional_framework_params(self):
         """The ``sagemaker_*`` parameters other than the toolkit's own (``SM_FRAMEWORK_PARAMS``)."""
-        return {k: v for k, v in self.framework_params.items() if k not in TOOLKIT_PARAMS}
+        return {k: v for k, v in self.framework_params.items() if k not in contract.TOOLKIT_PARAMS}
 
     @property
     def user_entry_point(self):
@@ -329,33 +309,33 @@ class Environment:
 
     @property
     def log_level(self):
-        level = self.framework_params.get("sagemaker_container_log_level", logging.INFO)
+        level = self.framework_params.get(contract.LOG_LEVEL_PARAM, logging.INFO)
         return level if isinstance(level, int) else logging.getLevelName(str(level).upper())
 
     @property
     def job_name(self):
-        return str(self.framework_params.get("sagemaker_job_name") or os.environ.get("TRAINING_JOB_NAME", ""))
+        return str(self.framework_params.get(contract.JOB_NAME_PARAM) or os.environ.get(contract.TRAINING_JOB_NAME_ENV, ""))
 
     @property
     def region(self):
-        return self.framework_params.get("sagemaker_region") or None
+        return self.framework_params.get(contract.REGION_PARAM) or None
 
     @property
     def use_mpi(self):
-        return _truthy(self.framework_params.get("sagemaker_use_mpi", False))
+        return _truthy(self.framework_params.get(contract.USE_MPI_PARAM, False))
 
     @property
     def process_slots_per_host(self):
-        return int(self.framework_params.get("sagemaker_process_slots_per_host") or self.num_gpus or 1)
+        return int(self.framework_params.get(contract.PROCESS_SLOTS_PARAM) or self.num_gpus or 1)
 
     @property
     def num_processes(self):
-        return int(self.framework_params.get("sagemaker_num_processes") or
+        return int(self.framework_params.get(contract.NUM_PROCESSES_PARAM) or
                    self.process_slots_per_host * len(self.hosts))
 
     @property
     def additional_mpi_options(self):
-        return str(self.framework_params.get("sagemaker_additional_mpi_options") or "")
+        return str(self.framework_params.get(contract.MPI_OPTIONS_PARAM) or "")
 
     # ------------------------------------------------------------------ export
 
@@ -435,21 +415,22 @@ class Environment:
             "INPUT_DATA_CONFIG": self.input_data_config,
             "TRAINING_ENV": self.training_env(),
         }
+        variables = {contract.sm_name(name): env_value(value) for name, value in values.items()}
         for name, path in self.channel_dirs.items():
-            values[f"CHANNEL_{name.upper()}"] = str(path)
+            variables[contract.channel_env(name)] = str(path)
         for name, value in self.hyperparameters.items():
-            values[f"HP_{name.upper()}"] = value
-        return {f"SM_{name}": env_value(value) for name, value in values.items()}
+            variables[contract.hyperparameter_env(name)] = env_value(value)
+        return variables
 
     # ------------------------------------------------------------------ checks
 
     def check_channels(self):
         """Raise :class:`ConfigurationError` naming each declared File-mode channel whose folder is missing."""
         missing = [name for name, path in self.channel_dirs.items() if not path.is_dir()
-                   and (self.input_data_config.get(name) or {}).get("TrainingInputMode") != "Pipe"]
+                   and (self.input_data_config.get(name) or {}).get("TrainingInputMode") != contract.PIPE_MODE]
         if missing:
             raise ConfigurationError(
-                f"channel(s) {missing} are declared in {self.input_config_dir / 'inputdataconfig.json'} "
+                f"channel(s) {missing} are declared in {self.layout.input_data_config_file} "
                 f"but their folders under {self.input_data_dir} do not exist; put the data at "
                 f"{self.input_data_dir}/<channel>/ or remove the channel from the job's inputs")
 
@@ -460,30 +441,8 @@ def _truthy(value):
     return bool(value)
 
 
-def _read_json(path, default):
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return default
-    except OSError as error:
-        raise ConfigurationError(f"cannot read {path}: {error.strerror}; check the file's permissions") from None
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise ConfigurationError(
-            f"{path} is not valid JSON ({error}); it must hold one JSON object, e.g. "
-            f'{{"epochs": "10"}} for hyperparameters (every value a string)') from None
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"{path} must hold a JSON object, found {type(value).__name__}")
-    return value
-
-
 def _check_resource_config(config, where):
-    hosts = config.get("hosts")
-    current = config.get("current_host")
-    if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
-        raise ConfigurationError(f'{where}: "hosts" must be a non-empty list of host names, e.g. ["algo-1"]')
-    if current not in hosts:
-        raise ConfigurationError(f'{where}: "current_host" {current!r} is not one of "hosts" {hosts}')
-    if not all(re.fullmatch(r"[A-Za-z0-9._-]+", h) for h in hosts):
-        raise ConfigurationError(f'{where}: host names may hold only letters, digits, ".", "_" and "-": {hosts}')
+    try:
+        contract.check_resource_config(config, where)
+    except contract.ContractError as error:
+        raise ConfigurationError(str(error)) from None

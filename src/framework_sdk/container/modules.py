@@ -25,13 +25,13 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from framework_sdk import contract
 from framework_sdk.container.archives import safe_extract
 from framework_sdk.container.errors import ConfigurationError, ToolkitError
 from framework_sdk.container.runners import run_process
 
 logger = logging.getLogger("framework_sdk.container")
 
-REQUIREMENTS_INSTALLED_ENV = "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"
 S3_ENDPOINT_ENVS = ("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
 PIP_ERROR_LINES = 40
 
@@ -137,8 +137,8 @@ def install(code_dir):
     requirements = code_dir / "requirements.txt"
     if not requirements.is_file():
         return
-    if os.environ.get(REQUIREMENTS_INSTALLED_ENV) == "1":
-        logger.info("requirements.txt already installed (%s=1), skipping pip", REQUIREMENTS_INSTALLED_ENV)
+    if os.environ.get(contract.REQUIREMENTS_INSTALLED_ENV) == "1":
+        logger.info("requirements.txt already installed (%s=1), skipping pip", contract.REQUIREMENTS_INSTALLED_ENV)
         return
     logger.info("installing %s with pip", requirements)
     pip_install(["-r", str(requirements)], cwd=code_dir, what=str(requirements))

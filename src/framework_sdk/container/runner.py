@@ -15,8 +15,8 @@ import sys
 import threading
 import traceback
 
+from framework_sdk import contract
 from framework_sdk.container import training
-from framework_sdk.container.environment import base_dir_from_env
 from framework_sdk.container.modules import _MODULE_NAME, UserScriptError
 
 logger = logging.getLogger("framework_sdk.container")
@@ -29,26 +29,26 @@ SIGTERM_EXIT = 128 + signal.SIGTERM
 def run_start_module(name):
     """Run the start module ``name``; record the outcome in ``output/``; return the exit code."""
     training._configure_logging(logging.INFO)
-    output_dir = base_dir_from_env() / "output"
+    layout = contract.Layout.from_env()
     try:
         with _terminating_on_sigterm() as sigterm:
             _run(name)
     except SystemExit as stop:
         if sigterm.received:
-            return training._fail(output_dir, f"the start module {name} was stopped (SIGTERM)", SIGTERM_EXIT)
+            return training._fail(layout, f"the start module {name} was stopped (SIGTERM)", SIGTERM_EXIT)
         if stop.code in (None, 0):
-            return _succeed(output_dir)
+            return _succeed(layout)
         code = stop.code if isinstance(stop.code, int) else 1
         reason = f"{name} exited with code {code}" + ("" if isinstance(stop.code, int) else f": {stop.code}")
-        return training._fail(output_dir, f"AlgorithmError: {reason}", code)
+        return training._fail(layout, f"AlgorithmError: {reason}", code)
     except UserScriptError as error:
-        return training._fail(output_dir, f"AlgorithmError: {error}", error.exit_code)
+        return training._fail(layout, f"AlgorithmError: {error}", error.exit_code)
     except training.TrainingFailed as failure:
-        return training._fail(output_dir, str(failure), failure.exit_code)
+        return training._fail(layout, str(failure), failure.exit_code)
     except Exception as error:
-        return training._fail(output_dir, f"AlgorithmError: {type(error).__name__}: {error}\n"
+        return training._fail(layout, f"AlgorithmError: {type(error).__name__}: {error}\n"
                               + traceback.format_exc(), 1)
-    return _succeed(output_dir)
+    return _succeed(layout)
 
 
 def _run(name):
@@ -60,8 +60,8 @@ def _run(name):
         runpy.run_module(name, run_name="__main__", alter_sys=True)
 
 
-def _succeed(output_dir):
-    training._write(output_dir / "success", "")
+def _succeed(layout):
+    training._write(layout.success_file, "")
     logger.info("training succeeded")
     return 0
 

@@ -29,12 +29,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from framework_sdk.container.environment import BASE_DIR_ENV, env_value
+from framework_sdk import contract
+from framework_sdk.container.environment import env_value
 from framework_sdk.container.errors import ToolkitError
 
 logger = logging.getLogger("framework_sdk.container")
 
-LOCAL_HOSTS_ENV = "FRAMEWORK_SDK_LOCAL_HOSTS"
 SSHD_TIMEOUT_ENV = "FRAMEWORK_SDK_SSHD_TIMEOUT"
 WORKER_TIMEOUT_ENV = "FRAMEWORK_SDK_MPI_WORKER_TIMEOUT"
 DEFAULT_SSHD_TIMEOUT = 300.0
@@ -44,9 +44,9 @@ SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Lo
 # Beside every SM_* variable, what ranks on other hosts need (sshd starts them with a bare
 # environment): paths, and the AWS credentials, region and endpoints the script may use.
 # Paths into a host's tree besides SM_*: the tree itself, and the checkpoint folder local mode names.
-TREE_PATH_NAMES = (BASE_DIR_ENV, "FRAMEWORK_SDK_CHECKPOINT_DIR")
+TREE_PATH_NAMES = (contract.BASE_DIR_ENV, contract.CHECKPOINT_DIR_ENV)
 EXPORTED_NAMES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE",
-                  "TRAINING_JOB_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                  contract.TRAINING_JOB_NAME_ENV, "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
                   "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
                   "S3_ENDPOINT_URL")
@@ -136,7 +136,7 @@ class _forwarding_signals:
 
 def local_hosts():
     """True when ``FRAMEWORK_SDK_LOCAL_HOSTS=1``: every host of the job runs on this machine."""
-    return os.environ.get(LOCAL_HOSTS_ENV) == "1"
+    return os.environ.get(contract.LOCAL_HOSTS_ENV) == "1"
 
 
 def mpirun_command(environment, command, env_names, local=False, python=sys.executable):
@@ -168,7 +168,7 @@ def mpirun_command(environment, command, env_names, local=False, python=sys.exec
 
 def exported_names(env):
     """The variables of ``env`` every rank receives: all ``SM_*`` plus :data:`EXPORTED_NAMES`."""
-    return [name for name in env if name.startswith("SM_") or name in EXPORTED_NAMES]
+    return [name for name in env if name.startswith(contract.SM_PREFIX) or name in EXPORTED_NAMES]
 
 
 def run_mpi_master(environment, command, env, cwd, local=False):
@@ -243,7 +243,7 @@ def start_sshd():
     if not os.path.exists(sshd):
         raise MPIError(
             f"MPI across hosts needs sshd on every worker, and {sshd} does not exist; install openssh-server "
-            f"in the image, or set {LOCAL_HOSTS_ENV}=1 when all hosts run on one machine")
+            f"in the image, or set {contract.LOCAL_HOSTS_ENV}=1 when all hosts run on one machine")
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)
     return subprocess.Popen([sshd, "-D", "-e"], stdin=subprocess.DEVNULL)
 
@@ -321,7 +321,7 @@ def host_tree_environment(environ, master_tree, host_tree):
         rebased = moved(decoded)
         return text if rebased == decoded else env_value(rebased)
 
-    return {name: moved_text(value) if name in TREE_PATH_NAMES or name.startswith("SM_") else value
+    return {name: moved_text(value) if name in TREE_PATH_NAMES or name.startswith(contract.SM_PREFIX) else value
             for name, value in environ.items()}
 
 

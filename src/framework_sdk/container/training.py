@@ -12,9 +12,10 @@ import sys
 import traceback
 from pathlib import Path
 
+from framework_sdk import contract
 from framework_sdk.container import frameworks, runners
 from framework_sdk.container.archives import UnsafeArchiveError
-from framework_sdk.container.environment import Environment, base_dir_from_env
+from framework_sdk.container.environment import Environment
 from framework_sdk.container.errors import ConfigurationError, ToolkitError
 from framework_sdk.container.modules import (UserCodeError, _importable, entry_point_command, fetch, install,
                                              install_code_channel)
@@ -40,17 +41,17 @@ def main(argv=None):
         print(f"train takes no arguments (got {argv}); the job is described by the /opt/ml tree", file=sys.stderr)
         return 2
     _configure_logging(logging.INFO)
-    output_dir = base_dir_from_env() / "output"
+    layout = contract.Layout.from_env()
     try:
         run_training()
     except TrainingFailed as failure:
-        return _fail(output_dir, str(failure), failure.exit_code)
+        return _fail(layout, str(failure), failure.exit_code)
     except USER_ERRORS as error:
-        return _fail(output_dir, f"{type(error).__name__}: {error}", 1)
+        return _fail(layout, f"{type(error).__name__}: {error}", 1)
     except Exception:  # a bug in the toolkit: say so, never blame the user
-        return _fail(output_dir, "framework-sdk internal error (a bug in the training toolkit, not in your code; "
+        return _fail(layout, "framework-sdk internal error (a bug in the training toolkit, not in your code; "
                      "please report it with this text):\n" + traceback.format_exc(), 1)
-    _write(output_dir / "success", "")
+    _write(layout.success_file, "")
     logger.info("training succeeded")
     return 0
 
@@ -94,7 +95,7 @@ def run_training():
 def load_environment():
     """The job's :class:`Environment`, with the image's framework defaults (``FRAMEWORK_SDK_FRAMEWORK``) merged in."""
     environment = Environment.from_files()
-    framework = frameworks.load(os.environ.get(frameworks.FRAMEWORK_ENV, ""))
+    framework = frameworks.load(os.environ.get(contract.FRAMEWORK_ENV, ""))
     if framework is not None:
         environment = environment.with_framework_defaults(frameworks.training_defaults(framework, environment))
     return environment
@@ -114,7 +115,7 @@ def prepare_code(environment):
     install(code_dir)
     channel = environment.channel_dirs.get(CODE_CHANNEL)
     if channel is not None and channel.is_dir():
-        install_code_channel(channel, code_channel_packages(environment), environment.model_dir / "code")
+        install_code_channel(channel, code_channel_packages(environment), environment.layout.inference_code_dir)
     return Path(code_dir).resolve()
 
 
@@ -135,7 +136,7 @@ def script_env(environment, code_dir):
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["PYTHONUNBUFFERED"] = "1"
     if environment.job_name:
-        env.setdefault("TRAINING_JOB_NAME", environment.job_name)
+        env.setdefault(contract.TRAINING_JOB_NAME_ENV, environment.job_name)
     if environment.region:
         env.setdefault("AWS_REGION", str(environment.region))
     return env
@@ -195,9 +196,9 @@ def _check_master_status(environment, status):
                              f"with exit code {status}; see that host's output/failure for the details", status)
 
 
-def _fail(output_dir, message, exit_code):
+def _fail(layout, message, exit_code):
     logger.error("training failed:\n%s", message)
-    _write(output_dir / "failure", message + "\n")
+    _write(layout.failure_file, message + "\n")
     return exit_code or 1
 
 

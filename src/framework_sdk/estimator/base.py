@@ -6,9 +6,9 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from framework_sdk import naming, sdk_v1
+from framework_sdk import contract, naming, sdk_v1
 from framework_sdk.exceptions import ConfigurationError
-from framework_sdk.inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
+from framework_sdk.inputs import TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
 from framework_sdk.jobs import TrainingJob, resolve_session
 from framework_sdk.metrics import cloudwatch_metrics
 from framework_sdk.model import Model
@@ -68,7 +68,8 @@ class EstimatorBase:
     @sdk_v1.accepts(sdk_v1.ESTIMATOR_RENAMED, sdk_v1.ESTIMATOR_REMOVED)
     def __init__(self, role: str | None = None, instance_count: int | None = None, instance_type: str | None = None,
                  volume_size: int = 30, volume_kms_key: str | None = None, max_run: int = 24 * 60 * 60,
-                 input_mode: str = "File", output_path: str | None = None, output_kms_key: str | None = None,
+                 input_mode: str = contract.FILE_MODE, output_path: str | None = None,
+                 output_kms_key: str | None = None,
                  base_job_name: str | None = None, sagemaker_session: Session | None = None, tags: Tags | None = None,
                  subnets: Sequence[str] | None = None, security_group_ids: Sequence[str] | None = None,
                  model_uri: str | None = None, model_channel_name: str = "model",
@@ -84,8 +85,9 @@ class EstimatorBase:
                                      "or 'local' to run on this machine")
         if not isinstance(instance_count, int) or isinstance(instance_count, bool) or instance_count < 1:
             raise ConfigurationError(f"instance_count must be a positive integer, got {instance_count!r}")
-        if input_mode not in INPUT_MODES:
-            raise ConfigurationError(f"input_mode={input_mode!r} is not valid; use one of {', '.join(INPUT_MODES)}")
+        if input_mode not in contract.INPUT_MODES:
+            raise ConfigurationError(f"input_mode={input_mode!r} is not valid; use one of "
+                                     f"{', '.join(contract.INPUT_MODES)}")
         if use_spot_instances and (max_wait is None or max_wait < max_run):
             raise ConfigurationError(
                 f"use_spot_instances needs max_wait (seconds to wait for spot capacity plus training) of at "
@@ -169,8 +171,8 @@ class EstimatorBase:
     def _training_request(self, job_name: str, inputs: Inputs | None) -> Request:
         channels = input_data_config(inputs, self.local_mode)
         if self.model_uri:
-            model_input = TrainingInput(self.model_uri, input_mode="File",
-                                        content_type="application/x-sagemaker-model")
+            model_input = TrainingInput(self.model_uri, input_mode=contract.FILE_MODE,
+                                        content_type=contract.MODEL_CONTENT_TYPE)
             channels.append(channel_config(self.model_channel_name, model_input, self.local_mode))
         uris = [("output_path", self.output_path), ("checkpoint_s3_uri", self.checkpoint_s3_uri)] + [
             (f"input for channel {c['ChannelName']!r}", c["DataSource"].get("S3DataSource", {}).get("S3Uri"))
@@ -318,7 +320,7 @@ class EstimatorBase:
             "instance_type": resources.get("InstanceType"),
             "volume_size": resources.get("VolumeSizeInGB", 30),
             "max_run": stopping.get("MaxRuntimeInSeconds", 24 * 60 * 60),
-            "input_mode": algorithm.get("TrainingInputMode", "File"),
+            "input_mode": algorithm.get("TrainingInputMode", contract.FILE_MODE),
             "output_path": job_details["OutputDataConfig"]["S3OutputPath"],
             "base_job_name": naming.base_from_name(job_details["TrainingJobName"]),
             "hyperparameters": dict(job_details.get("HyperParameters") or {}),

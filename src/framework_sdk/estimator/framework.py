@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from framework_sdk import image_uris, naming, sdk_v1
+from framework_sdk import contract, image_uris, naming, sdk_v1
 from framework_sdk.estimator.base import EstimatorBase
 from framework_sdk.exceptions import ConfigurationError
 from framework_sdk.inputs import uri_scheme
@@ -30,10 +30,6 @@ def _json_hyperparameter(key: object, value: object) -> str:
                                  f"pass numbers, strings, booleans, lists or dicts")
 
     return json.dumps(value, default=plain)
-
-
-_FRAMEWORK_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemaker_container_log_level",
-                   "sagemaker_job_name", "sagemaker_region")
 
 
 class Framework(EstimatorBase):
@@ -149,11 +145,11 @@ class Framework(EstimatorBase):
         values = dict(self._hyperparameters)
         if self._code_uri is not None:
             values.update({
-                "sagemaker_program": self._program,
-                "sagemaker_submit_directory": self._code_uri,
-                "sagemaker_container_log_level": self.container_log_level,
-                "sagemaker_job_name": self._job_name,
-                "sagemaker_region": self.sagemaker_session.boto_region_name,
+                contract.PROGRAM_PARAM: self._program,
+                contract.SUBMIT_DIRECTORY_PARAM: self._code_uri,
+                contract.LOG_LEVEL_PARAM: self.container_log_level,
+                contract.JOB_NAME_PARAM: self._job_name,
+                contract.REGION_PARAM: self.sagemaker_session.boto_region_name,
             })
         values.update(self._framework_hyperparameters())
         return {str(key): _json_hyperparameter(key, value) for key, value in values.items()}
@@ -168,11 +164,11 @@ class Framework(EstimatorBase):
                 hyperparameters[key] = json.loads(value)
             except (TypeError, ValueError):
                 hyperparameters[key] = value
-        params["entry_point"] = hyperparameters.pop("sagemaker_program", None)
-        params["source_dir"] = hyperparameters.pop("sagemaker_submit_directory", None)
-        params["container_log_level"] = hyperparameters.pop("sagemaker_container_log_level", logging.INFO)
-        hyperparameters.pop("sagemaker_job_name", None)
-        hyperparameters.pop("sagemaker_region", None)
+        params["entry_point"] = hyperparameters.pop(contract.PROGRAM_PARAM, None)
+        params["source_dir"] = hyperparameters.pop(contract.SUBMIT_DIRECTORY_PARAM, None)
+        params["container_log_level"] = hyperparameters.pop(contract.LOG_LEVEL_PARAM, logging.INFO)
+        hyperparameters.pop(contract.JOB_NAME_PARAM, None)
+        hyperparameters.pop(contract.REGION_PARAM, None)
         params["hyperparameters"] = hyperparameters
         if not params["entry_point"]:
             raise ConfigurationError(f"training job {job_details['TrainingJobName']!r} has no sagemaker_program "

@@ -13,7 +13,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from framework_sdk import image_uris
+from framework_sdk import contract, image_uris
 from framework_sdk.exceptions import SDKError
 
 LABEL_PREFIX = "org.framework-sdk."
@@ -52,7 +52,7 @@ class ImageSpec:
     def tag(self):
         if self.fixed_tag:
             return self.fixed_tag
-        instance_type = "local_gpu" if self.processor == "gpu" else None
+        instance_type = contract.LOCAL_GPU if self.processor == "gpu" else None
         return image_uris.retrieve(self.framework, self.version, instance_type=instance_type)
 
     @property
@@ -66,7 +66,7 @@ class ImageSpec:
             f"{LABEL_PREFIX}processor": self.processor,
             f"{LABEL_PREFIX}toolkit-version": framework_sdk.__version__,
             # the model server honours SAGEMAKER_BIND_TO_PORT (SageMaker's own label for it)
-            "com.amazonaws.sagemaker.capabilities.accept-bind-to-port": "true",
+            contract.BIND_TO_PORT_LABEL: "true",
         }
 
     def requirement_files(self):

@@ -18,11 +18,12 @@ import shutil
 import threading
 from pathlib import Path, PurePosixPath
 
+from framework_sdk import contract
 from framework_sdk.local.storage import is_file_uri, join, local_path, split_s3
 
-DEFAULT_LOCAL_PATH = "/opt/ml/checkpoints"
-CONTAINER_BASE = PurePosixPath("/opt/ml")
-ENV = "FRAMEWORK_SDK_CHECKPOINT_DIR"
+DEFAULT_LOCAL_PATH = contract.DEFAULT_CHECKPOINT_DIR
+CONTAINER_BASE = PurePosixPath(contract.BASE_DIR)
+ENV = contract.CHECKPOINT_DIR_ENV
 SYNC_SECONDS = float(os.environ.get("FRAMEWORK_SDK_CHECKPOINT_SYNC_SECONDS", "2"))
 
 
@@ -39,7 +40,8 @@ def relative_folder(container_path):
     path = PurePosixPath(container_path)
     if path.is_relative_to(CONTAINER_BASE) and path != CONTAINER_BASE:
         return str(path.relative_to(CONTAINER_BASE))
-    return "checkpoints"
+    tree = contract.Layout()
+    return tree.relative(tree.checkpoints_dir)
 
 
 def host_uri(uri, host, host_count):

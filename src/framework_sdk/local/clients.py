@@ -8,6 +8,7 @@ Session's boto3 clients do.
 """
 import threading
 
+from framework_sdk import contract
 from framework_sdk.local import registry, runs, tuning, tuning_store
 from framework_sdk.local.runtime import client_error
 from framework_sdk.local.serving import ModelServers
@@ -38,7 +39,7 @@ class Endpoint:
         self.created = runs.utc_now()
         self.ready = threading.Event()
         self.servers = ModelServers(name, model, variant.get("InitialInstanceCount", 1), backend, storage,
-                                    instance_type=variant.get("InstanceType", "local"), **settings)
+                                    instance_type=variant.get("InstanceType", contract.LOCAL), **settings)
 
     @property
     def urls(self):

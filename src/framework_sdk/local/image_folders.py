@@ -33,10 +33,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from framework_sdk import contract
 from framework_sdk.local.errors import LocalModeError
 from framework_sdk.local.storage import is_file_uri, local_path
 
-ROLES = ("train", "serve")
+ROLES = contract.COMMANDS
 DESCRIPTION = "image.toml"
 
 

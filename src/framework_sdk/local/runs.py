@@ -10,6 +10,7 @@ import threading
 import weakref
 from pathlib import Path
 
+from framework_sdk import contract
 from framework_sdk.container.modules import is_project
 from framework_sdk.local import cleanup
 
@@ -71,10 +72,11 @@ def remove_tree(path):
 
 def host_tree(root, name, folders=()):
     """Create ``root/name`` with the SageMaker /opt/ml layout (and ``folders`` inside); returns it."""
-    tree = Path(root) / name
-    for folder in ("input/config", "input/data", "model", "output/data", *folders):
-        (tree / folder).mkdir(parents=True, exist_ok=True)
-    return tree
+    layout = contract.Layout(Path(root) / name)
+    for folder in (layout.input_config_dir, layout.input_data_dir, layout.model_dir, layout.output_data_dir,
+                   *(layout.base / relative for relative in folders)):
+        folder.mkdir(parents=True, exist_ok=True)
+    return layout.base
 
 
 def tar_directory(source, target):

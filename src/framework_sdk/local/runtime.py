@@ -10,6 +10,7 @@ import io
 import itertools
 import threading
 
+from framework_sdk import contract
 from framework_sdk.exceptions import AWSError
 from framework_sdk.local import registry
 
@@ -90,7 +91,7 @@ class LocalRuntimeClient:
             raise client_error("ValidationException",
                                f"Endpoint {EndpointName} of this local session {state}, and no other local "
                                f"endpoint of that name runs on this machine.", "InvokeEndpoint")
-        headers = {"Content-Type": ContentType or "application/octet-stream"}
+        headers = {"Content-Type": ContentType or contract.OCTET_STREAM}
         if hasattr(Body, "chunks"):  # a ChunkedBody: send its buffers in turn, never joined
             headers["Content-Length"] = str(len(Body))
             Body = Body.chunks()
@@ -105,7 +106,7 @@ class LocalRuntimeClient:
                 headers[header] = str(kwargs[argument])
         url = self._next_url(endpoint)
         try:
-            response = self._pool(url).urlopen("POST", "/invocations", body=Body, headers=headers,
+            response = self._pool(url).urlopen("POST", contract.INVOCATIONS, body=Body, headers=headers,
                                                 preload_content=True)
         except urllib3.exceptions.HTTPError as error:
             self._found.pop(EndpointName, None)

@@ -14,6 +14,7 @@ import http.client
 import threading
 import time
 
+from framework_sdk import contract
 from framework_sdk.local import runs
 from framework_sdk.local.backends.base import HostSpec, add_layer, in_parallel
 from framework_sdk.local.errors import HostFailure, LocalModeError, PortInUse
@@ -21,14 +22,13 @@ from framework_sdk.local.storage import is_file_uri, local_path
 
 STARTUP_TIMEOUT_SECONDS = 120
 PORT_ATTEMPTS = 3
-SUBMIT_DIRECTORY = "SAGEMAKER_SUBMIT_DIRECTORY"
 
 
 def ping(host, port, timeout=1.0):
     """``True`` when ``GET /ping`` on ``host:port`` answers 200."""
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        connection.request("GET", "/ping")
+        connection.request("GET", contract.PING)
         return connection.getresponse().status == 200
     except OSError:
         return False
@@ -47,7 +47,7 @@ def serving_message(host, detail):
 class ModelServers:
     """``count`` serving hosts of one model (a ``CreateModel`` request) on ports of this machine."""
 
-    def __init__(self, name, model, count, backend, storage, *, instance_type="local", work_dir=None,
+    def __init__(self, name, model, count, backend, storage, *, instance_type=contract.LOCAL, work_dir=None,
                  serving_port=None, startup_timeout=STARTUP_TIMEOUT_SECONDS, environment=None):
         self.name = name
         self.model = model
@@ -92,7 +92,7 @@ class ModelServers:
         try:
             model_dir = self._fetch_model()
             for index in range(1, self.count + 1):
-                self._start_host(f"algo-{index}", index, model_dir)
+                self._start_host(contract.host_name(index), index, model_dir)
         except BaseException:
             self.stop()
             raise
@@ -107,29 +107,30 @@ class ModelServers:
 
     def _spec(self, name, index, model_dir, port):
         tree = runs.host_tree(self.root, name)
+        layout = contract.Layout(tree)  # links are named relative to its base, as the host sees it too
         environment = dict(self.container.get("Environment", {}))
         environment.update(self.extra_environment)
-        spec = HostSpec(name=name, role="serve", root=tree, environment=environment, port=port)
+        spec = HostSpec(name=name, role=contract.SERVE, root=tree, environment=environment, port=port)
         archives = []
         if model_dir is not None:
             archives = [model_dir] if model_dir.is_file() else sorted(model_dir.glob("*.tar.gz"))
             for archive in archives:
-                runs.extract(archive, tree / "model")
+                runs.extract(archive, layout.model_dir)
             if not archives:  # uncompressed model data: the folder itself is the model
-                spec.links.append((model_dir, "model"))
-        code = environment.get(SUBMIT_DIRECTORY, "")
+                spec.links.append((model_dir, layout.relative(layout.model_dir)))
+        code = environment.get(contract.SUBMIT_DIRECTORY_ENV, "")
         path = None
         if is_file_uri(code):
             path = local_path(code)
             if not path.exists():
-                raise LocalModeError(f"{SUBMIT_DIRECTORY}={code} does not exist on this machine")
+                raise LocalModeError(f"{contract.SUBMIT_DIRECTORY_ENV}={code} does not exist on this machine")
         elif code.startswith("s3://"):
             path = self._downloaded_code(code)  # here, so its requirements are installed once too
         if path is not None:
-            relative = "code" if path.is_dir() else f"code-archive/{path.name}"
+            relative = layout.relative(layout.code_dir) if path.is_dir() else f"code-archive/{path.name}"
             spec.links.append((path, relative))
-            environment[SUBMIT_DIRECTORY] = f"{self.backend.base_dir(spec)}/{relative}"
-        self._add_layer(environment, tree / "model" if model_dir is None or archives else model_dir, path)
+            environment[contract.SUBMIT_DIRECTORY_ENV] = f"{self.backend.base_dir(spec)}/{relative}"
+        self._add_layer(environment, layout.model_dir if model_dir is None or archives else model_dir, path)
         return spec
 
     def _downloaded_code(self, uri):
@@ -151,7 +152,7 @@ class ModelServers:
     def _requirements_file(self, model_folder, submitted):
         """The ``requirements.txt`` the model server would pip-install: that of ``code/`` in the model,
         else of ``SAGEMAKER_SUBMIT_DIRECTORY`` (a folder or a ``.tar.gz``); ``None`` when there is none."""
-        code = model_folder / "code"
+        code = model_folder / contract.INFERENCE_CODE_DIR
         if code.is_dir():
             return runs.code_requirements(code, None)
         if submitted is None:
@@ -168,7 +169,7 @@ class ModelServers:
             spec = self._spec(name, index, model_dir, port)
             try:
                 (host,) = self.backend.start(self.group, self.run_image, [spec],
-                                             gpu=self.instance_type == "local_gpu", on_line=self._line)
+                                             gpu=self.instance_type == contract.LOCAL_GPU, on_line=self._line)
             except PortInUse:
                 if fixed or attempt == PORT_ATTEMPTS - 1:
                     raise
@@ -211,7 +212,7 @@ class ModelServers:
             if time.monotonic() > deadline:
                 raise HostFailure(serving_message(
                     host, f"did not answer /ping within {self.startup_timeout:g} s (startup_timeout)"
-                    + (f"; it must listen on SAGEMAKER_BIND_TO_PORT={host.spec.port}"
+                    + (f"; it must listen on {contract.BIND_TO_PORT_ENV}={host.spec.port}"
                        if self.backend.name == "process" else "")), host=host.name)
             # Sleep on the host's exit event, so a crash is noticed at once.
             host.exited.wait(delay)

@@ -8,15 +8,17 @@ import json
 import queue
 import threading
 
+from framework_sdk import contract
 from framework_sdk.local import checkpoints, runs
 from framework_sdk.local.backends.base import HostSpec, add_layer, in_parallel
 from framework_sdk.local.errors import HostFailure, LocalModeError
 from framework_sdk.local.storage import is_file_uri, join, local_path
 from framework_sdk.metrics import MetricsCollector
 
-SUBMIT_DIRECTORY = "sagemaker_submit_directory"
+SUBMIT_DIRECTORY = contract.SUBMIT_DIRECTORY_PARAM
 STOP_GRACE_SECONDS = 120     # SIGTERM, then this long before SIGKILL, as SageMaker gives a stopped job
 SIBLING_GRACE_SECONDS = 5    # the other hosts of a job one host of which failed
+TREE = contract.Layout()  # a host's tree as the host sees it: links are named relative to its base
 
 
 def _decode(value):
@@ -189,25 +191,23 @@ class TrainingJob:
         request = self.request
         resources = request.get("ResourceConfig", {})
         count = int(resources.get("InstanceCount", 1))
-        names = [f"algo-{i}" for i in range(1, count + 1)]
+        names = contract.host_names(count)
         links = []
         # Channels: file:// linked read-only as they are, s3:// downloaded once for all hosts.
         data_config = {}
         for channel in request.get("InputDataConfig", []):
             name = channel["ChannelName"]
             path = self.storage.fetch(channel_uri(channel), root / "channels" / name)
-            relative = f"input/data/{name}" + (f"/{path.name}" if path.is_file() else "")
+            relative = TREE.relative(TREE.channel_dir(name)) + (f"/{path.name}" if path.is_file() else "")
             links.append((path, relative))
-            data_config[name] = {
-                "TrainingInputMode": channel.get("InputMode", request["AlgorithmSpecification"].get(
-                    "TrainingInputMode", "File")),
-                "S3DistributionType": channel.get("DataSource", {}).get("S3DataSource", {}).get(
-                    "S3DistributionType", "FullyReplicated"),
-                "RecordWrapperType": channel.get("RecordWrapperType", "None"),
-            }
-            for key in ("ContentType", "CompressionType"):
-                if key in channel:
-                    data_config[name][key] = channel[key]
+            data_config[name] = contract.channel_config(
+                content_type=channel.get("ContentType"),
+                input_mode=channel.get("InputMode", request["AlgorithmSpecification"].get(
+                    "TrainingInputMode", contract.FILE_MODE)),
+                distribution=channel.get("DataSource", {}).get("S3DataSource", {}).get(
+                    "S3DistributionType", contract.FULLY_REPLICATED),
+                record_wrapping=channel.get("RecordWrapperType", contract.NONE),
+                compression_type=channel.get("CompressionType"))
         hyperparameters = dict(request.get("HyperParameters", {}))
         environment = dict(request.get("Environment", {}))
         code_link, code_relative = self._code(hyperparameters, root)
@@ -220,8 +220,9 @@ class TrainingJob:
                 add_layer(environment, additions)
         specs = []
         for name in names:
-            tree = runs.host_tree(root, name, [f"input/data/{c}" for c in data_config])
-            spec = HostSpec(name=name, role="train", root=tree, environment=dict(environment), links=list(links))
+            tree = runs.host_tree(root, name, [TREE.relative(TREE.channel_dir(c)) for c in data_config])
+            spec = HostSpec(name=name, role=contract.TRAIN, root=tree, environment=dict(environment),
+                            links=list(links))
             checkpoint_path = checkpoints.local_path_of(request)
             if checkpoint_path:
                 self.checkpoints.append(self._checkpoint_folder(spec, checkpoint_path, count))
@@ -231,16 +232,9 @@ class TrainingJob:
                 value, encoded = _decode(hps[SUBMIT_DIRECTORY])
                 inside = f"{base}/{code_relative}"
                 hps[SUBMIT_DIRECTORY] = json.dumps(inside) if encoded else inside
-            config = tree / "input" / "config"
-            (config / "hyperparameters.json").write_text(json.dumps(hps))
-            (config / "inputdataconfig.json").write_text(json.dumps(data_config))
-            (config / "resourceconfig.json").write_text(json.dumps({
-                "current_host": name, "hosts": names, "network_interface_name": "eth0",
-                "current_group_name": "homogeneousCluster",
-                "current_instance_type": resources.get("InstanceType", "local"),
-                "instance_groups": [{"instance_group_name": "homogeneousCluster", "hosts": names,
-                                     "instance_type": resources.get("InstanceType", "local")}],
-            }))
+            resource = contract.resource_config(name, names,
+                                                instance_type=resources.get("InstanceType", contract.LOCAL))
+            contract.write_training_config(contract.Layout(tree), hps, resource, data_config)
             specs.append(spec)
         for sync in self.checkpoints:
             sync.start()
@@ -262,11 +256,11 @@ class TrainingJob:
             path = files[0] if len(files) == 1 and files[0].is_file() else folder
         else:
             return None, None
-        return path, ("code" if path.is_dir() else f"code-archive/{path.name}")
+        return path, (TREE.relative(TREE.code_dir) if path.is_dir() else f"code-archive/{path.name}")
 
     def _train(self, specs):
         exits = queue.Queue()
-        gpu = self.request.get("ResourceConfig", {}).get("InstanceType") == "local_gpu"
+        gpu = self.request.get("ResourceConfig", {}).get("InstanceType") == contract.LOCAL_GPU
         with self._lock:
             if self._stop_reason is not None:
                 raise LocalModeError("stopped before it started")
@@ -295,7 +289,7 @@ class TrainingJob:
                 in_parallel(lambda other: other.stop(SIBLING_GRACE_SECONDS), [h for h in started if h is not host])
                 if self._stop_reason is not None:
                     raise LocalModeError(self._stop_reason)
-                failure = host.spec.root / "output" / "failure"
+                failure = contract.Layout(host.spec.root).failure_file
                 text = failure.read_text(errors="replace") if failure.is_file() else ""
                 raise HostFailure(failure_reason(host, text),
                                   host=host.name, exit_code=host.exit_code)
@@ -310,14 +304,15 @@ class TrainingJob:
         model.mkdir()
         data.mkdir()
         for spec in specs:  # algo-1 first: its files win, as SageMaker keeps the master's
-            runs.merge_tree(spec.root / "model", model)
-            runs.merge_tree(spec.root / "output" / "data", data)
+            runs.merge_tree(contract.Layout(spec.root).model_dir, model)
+            runs.merge_tree(contract.Layout(spec.root).output_data_dir, data)
         destination = join(output_path, self.name, "output")
-        model_uri = self.storage.put(runs.tar_directory(model, root / "model.tar.gz"),
-                                     join(destination, "model.tar.gz"))
+        model_uri = self.storage.put(runs.tar_directory(model, root / contract.MODEL_ARCHIVE),
+                                     join(destination, contract.MODEL_ARCHIVE))
         artifacts = {"ModelArtifacts": {"S3ModelArtifacts": model_uri}}
         if runs.has_files(data):
-            self.storage.put(runs.tar_directory(data, root / "output.tar.gz"), join(destination, "output.tar.gz"))
+            self.storage.put(runs.tar_directory(data, root / contract.OUTPUT_ARCHIVE),
+                             join(destination, contract.OUTPUT_ARCHIVE))
         return artifacts
 
     def _cleanup(self, root):

@@ -9,6 +9,7 @@ import concurrent.futures
 import json
 import threading
 
+from framework_sdk import contract
 from framework_sdk.local import runs
 from framework_sdk.local.errors import LocalModeError
 from framework_sdk.local.serving import ModelServers
@@ -19,9 +20,9 @@ MB = 1024 * 1024
 
 def split_records(data, split_type):
     """The records of one input file: lines for ``Line`` (empty lines dropped), the whole file for ``None``."""
-    if split_type in (None, "None"):
+    if split_type in (None, contract.NONE):
         return [data] if data else []
-    if split_type == "Line":
+    if split_type == contract.LINE:
         return [line for line in data.splitlines() if line.strip()]
     raise LocalModeError(f"SplitType {split_type!r} is not supported locally; use 'Line' or 'None'")
 
@@ -35,7 +36,7 @@ def pack(records, strategy, max_payload_bytes, source):
                 f"record {number + 1} of {source} is {len(record)} bytes, more than MaxPayloadInMB="
                 f"{max_payload_bytes // MB}; raise max_payload or split the input into smaller records")
         added = len(record) + (1 if current else 0)
-        if strategy == "SingleRecord" or (current and size + added > max_payload_bytes):
+        if strategy == contract.SINGLE_RECORD or (current and size + added > max_payload_bytes):
             if current:
                 batches.append(b"\n".join(current))
             current, size = [], 0
@@ -48,7 +49,7 @@ def pack(records, strategy, max_payload_bytes, source):
 
 
 def assemble(responses, assemble_with):
-    if assemble_with == "Line":
+    if assemble_with == contract.LINE:
         return b"".join(r if r.endswith(b"\n") else r + b"\n" for r in responses)
     return b"".join(responses)
 
@@ -96,7 +97,7 @@ class TransformJob:
             self.status["TransformStartTime"] = runs.utc_now()
             resources = self.request.get("TransformResources", {})
             self.servers = ModelServers(self.name, self.model, 1, self.backend, self.storage,
-                                        instance_type=resources.get("InstanceType", "local"),
+                                        instance_type=resources.get("InstanceType", contract.LOCAL),
                                         work_dir=self.work_dir, serving_port=self.serving_port,
                                         environment=self.request.get("Environment"))
             self.servers.logs = self.logs
@@ -118,7 +119,7 @@ class TransformJob:
 
     def _settings(self, pool):
         """The request's settings, with the server's ``/execution-parameters`` for what it leaves out."""
-        response = pool.request("GET", "/execution-parameters")
+        response = pool.request("GET", contract.EXECUTION_PARAMETERS)
         advised = {}
         if response.status == 200:
             try:
@@ -127,9 +128,10 @@ class TransformJob:
                 advised = {}
         request = self.request
         payload = next((source["MaxPayloadInMB"] for source in (request, advised)
-                        if source.get("MaxPayloadInMB") is not None), 6)  # 0: no limit but ours
+                        if source.get("MaxPayloadInMB") is not None),
+                       contract.DEFAULT_MAX_PAYLOAD_MB)  # 0: no limit but ours
         return (int(request.get("MaxConcurrentTransforms") or advised.get("MaxConcurrentTransforms") or 1),
-                request.get("BatchStrategy") or advised.get("BatchStrategy") or "MultiRecord",
+                request.get("BatchStrategy") or advised.get("BatchStrategy") or contract.MULTI_RECORD,
                 int(payload))
 
     def _transform(self, url, scratch):
@@ -143,13 +145,13 @@ class TransformJob:
         pool.close()
         pool = urllib3.connectionpool.connection_from_url(url, maxsize=concurrency, retries=False, timeout=300)
         max_payload_bytes = max_payload * MB if max_payload else 100 * MB
-        headers = {"Content-Type": transform_input.get("ContentType") or "application/octet-stream"}
+        headers = {"Content-Type": transform_input.get("ContentType") or contract.OCTET_STREAM}
         if output.get("Accept"):
             headers["Accept"] = output["Accept"]
 
         def send(item):
             name, body = item
-            response = pool.urlopen("POST", "/invocations", body=body, headers=headers)
+            response = pool.urlopen("POST", contract.INVOCATIONS, body=body, headers=headers)
             if response.status >= 400:
                 raise LocalModeError(f"the model server answered "
                                      f"{response.status} for a request from {name}: "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import contract
 from ..model import FrameworkModel
 from ..predictor import Predictor
 from ..serializers import NumpyDeserializer, NumpySerializer
@@ -45,4 +46,4 @@ class SKLearnModel(FrameworkModel):
     def _framework_env(self) -> dict[str, str]:
         if self.model_server_workers is None:
             return {}
-        return {"SAGEMAKER_MODEL_SERVER_WORKERS": str(int(self.model_server_workers))}
+        return {contract.MODEL_SERVER_WORKERS_ENV: str(int(self.model_server_workers))}

@@ -38,8 +38,8 @@ import re
 from importlib import metadata
 
 from framework_sdk.container.errors import ToolkitError
+from framework_sdk.contract import FRAMEWORK_ENV as FRAMEWORK_ENV  # re-exported: the variable naming the framework
 
-FRAMEWORK_ENV = "FRAMEWORK_SDK_FRAMEWORK"
 ENTRY_POINT_GROUP = "framework_sdk.frameworks"
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 

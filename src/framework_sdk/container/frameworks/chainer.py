@@ -3,7 +3,7 @@
 Chainer itself is imported only inside functions that need it, so the toolkit can
 load this module where Chainer is not installed.
 """
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.container.errors import StartupError
 
 # What `framework-sdk check` runs in a Chainer image when the user gives no --entry-point.
@@ -20,7 +20,7 @@ MODEL = "framework_sdk.chainer.model:ChainerModel"
 
 def training_defaults(environment):
     """ChainerMN runs over MPI: with more than one host, ``sagemaker_use_mpi`` defaults to true."""
-    return {"sagemaker_use_mpi": True} if len(environment.hosts) > 1 else {}
+    return {contract.USE_MPI_PARAM: True} if len(environment.hosts) > 1 else {}
 
 
 # ---------------------------------------------------------------- serving

@@ -7,13 +7,13 @@ before any byte is read, or as soon as the streamed count passes the limit.
 """
 import logging
 
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.container.serving.errors import HTTPError, RequestTimeout, error_body
 from framework_sdk.container.serving.handlers import Context
 
 log = logging.getLogger("framework_sdk.serving")
 
-_JSON = b"application/json"
+_JSON = contract.JSON.encode("latin1")
 _CLOSE = (b"connection", b"close")
 
 
@@ -41,22 +41,22 @@ class ServingApp:
             return
         path = scope["path"]
         method = scope["method"]
-        if path == "/invocations":
+        if path == contract.INVOCATIONS:
             if method != "POST":
-                return await _error(send, 405, "use POST /invocations", ((b"allow", b"POST"),))
+                return await _error(send, 405, f"use POST {contract.INVOCATIONS}", ((b"allow", b"POST"),))
             return await self._invoke(scope, receive, send)
-        if path == "/ping":
+        if path == contract.PING:
             if method not in ("GET", "HEAD"):
-                return await _error(send, 405, "use GET /ping", ((b"allow", b"GET"),))
+                return await _error(send, 405, f"use GET {contract.PING}", ((b"allow", b"GET"),))
             return await _respond(send, 200, b"", _JSON)
-        if path == "/execution-parameters":
+        if path == contract.EXECUTION_PARAMETERS:
             if method not in ("GET", "HEAD"):
-                return await _error(send, 405, "use GET /execution-parameters", ((b"allow", b"GET"),))
+                return await _error(send, 405, f"use GET {contract.EXECUTION_PARAMETERS}", ((b"allow", b"GET"),))
             return await _respond(send, 200, self.parameters, _JSON)
         if self.delegate is not None:
             return await self.delegate(scope, receive, send)
-        return await _error(send, 404, f"no route {method} {path}; the routes are GET /ping, "
-                                       "POST /invocations and GET /execution-parameters")
+        return await _error(send, 404, f"no route {method} {path}; the routes are GET {contract.PING}, "
+                                       f"POST {contract.INVOCATIONS} and GET {contract.EXECUTION_PARAMETERS}")
 
     async def _invoke(self, scope, receive, send):
         content_type = accept = length = None
@@ -81,14 +81,14 @@ class ServingApp:
         except RequestTimeout as error:
             return await self._timed_out(send, error)
         except Exception as error:  # a bug outside user code: still an answer, never a dropped request
-            log.exception("internal error while answering /invocations")
+            log.exception("internal error while answering %s", contract.INVOCATIONS)
             return await _error(send, 500, f"{type(error).__name__}: {error}")
         if self.deadline.expired:  # user code swallowed the timeout: answer, then retire anyway
             return await self._timed_out(send, RequestTimeout("timed out"))
         return await _respond(send, 200, payload, kind.encode("latin1"))
 
     def _too_large_message(self):
-        return (f"the body is larger than SAGEMAKER_MAX_PAYLOAD_IN_MB={self.limit_mb:g} MB; "
+        return (f"the body is larger than {contract.MAX_PAYLOAD_ENV}={self.limit_mb:g} MB; "
                 "send smaller requests (split the batch) or raise the limit")
 
     async def _too_large(self, send):

@@ -4,7 +4,7 @@ With ``SAGEMAKER_BATCH=true`` SageMaker splits the input by line and sends eithe
 record per request (``SINGLE_RECORD``) or as many as fit (``MULTI_RECORD``); with
 ``AssembleWith=Line`` it expects one output line per record.
 """
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.container.serving.errors import HTTPError
 
 LINE_TYPES = (codecs.CSV, codecs.JSONLINES)
@@ -15,9 +15,9 @@ def count_records(body, content_type, strategy):
     if codecs.media_type(content_type) not in LINE_TYPES:
         return None
     records = sum(1 for line in bytes(body).split(b"\n") if line.strip())
-    if strategy == "SINGLE_RECORD" and records > 1:
-        raise HTTPError(400, f"BatchStrategy is SINGLE_RECORD but the body holds {records} records; "
-                             "send one record per request or use MULTI_RECORD")
+    if strategy == contract.SERVER_SINGLE_RECORD and records > 1:
+        raise HTTPError(400, f"BatchStrategy is {contract.SERVER_SINGLE_RECORD} but the body holds {records} records; "
+                             f"send one record per request or use {contract.SERVER_MULTI_RECORD}")
     return records
 
 

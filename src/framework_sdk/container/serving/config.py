@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.container.errors import ConfigurationError
 
-STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
+STRATEGIES = contract.SERVER_BATCH_STRATEGIES
 _MB = 1024 * 1024
 
 
@@ -15,25 +15,30 @@ _MB = 1024 * 1024
 class ServerConfig:
     """Everything the supervisor, the workers and the app need to know (see :meth:`from_env`)."""
 
-    base_dir: Path = Path("/opt/ml")
-    host: str = "0.0.0.0"
-    port: int = 8080
+    base_dir: Path = Path(contract.BASE_DIR)
+    host: str = contract.DEFAULT_BIND_HOST
+    port: int = contract.DEFAULT_PORT
     workers: int = 1
-    timeout: float = 60.0
-    max_payload_mb: float = 6.0
+    timeout: float = contract.DEFAULT_MODEL_SERVER_TIMEOUT
+    max_payload_mb: float = float(contract.DEFAULT_MAX_PAYLOAD_MB)
     program: Optional[str] = None
     submit_directory: Optional[str] = None
     log_level: int = 20
     default_accept: str = codecs.JSON
     batch: bool = False
-    batch_strategy: str = "MULTI_RECORD"
+    batch_strategy: str = contract.SERVER_MULTI_RECORD
     max_concurrent_transforms: int = 1
     predictor_class: Optional[str] = None
     inference_config: dict = field(default_factory=dict)
 
     @property
+    def layout(self):
+        """The tree the server reads (:class:`framework_sdk.contract.Layout`) at ``base_dir``."""
+        return contract.Layout(self.base_dir)
+
+    @property
     def model_dir(self):
-        return self.base_dir / "model"
+        return self.layout.model_dir
 
     @property
     def max_payload_bytes(self):
@@ -53,43 +58,37 @@ class ServerConfig:
         """Read ``SAGEMAKER_*`` variables; raise :class:`ConfigurationError` naming any bad value."""
         env = os.environ if environ is None else environ
         cpus = _cpu_count()
-        batch = _boolean(env, "SAGEMAKER_BATCH", False)
-        concurrent = _integer(env, "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, minimum=1)
-        workers = _integer(env, "SAGEMAKER_MODEL_SERVER_WORKERS", None, minimum=1)
+        batch = _boolean(env, contract.BATCH_ENV, False)
+        concurrent = _integer(env, contract.MAX_CONCURRENT_TRANSFORMS_ENV, None, minimum=1)
+        workers = _integer(env, contract.MODEL_SERVER_WORKERS_ENV, None, minimum=1)
         if workers is None:
             workers = min(cpus, concurrent) if batch and concurrent else cpus
-        strategy = _strategy(env.get("SAGEMAKER_BATCH_STRATEGY", ""))
+        # MULTI_RECORD as SageMaker's containers get it, or the API's MultiRecord / multi-record
+        strategy = contract.server_batch_strategy(env.get(contract.BATCH_STRATEGY_ENV, ""))
         if strategy not in STRATEGIES:
-            raise ConfigurationError(f"SAGEMAKER_BATCH_STRATEGY={env['SAGEMAKER_BATCH_STRATEGY']!r} is not one of "
-                              f"{', '.join(STRATEGIES)}")
-        accept = env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "").strip() or codecs.JSON
+            raise ConfigurationError(f"{contract.BATCH_STRATEGY_ENV}={env[contract.BATCH_STRATEGY_ENV]!r} is not "
+                                     f"one of {', '.join(STRATEGIES)}")
+        accept = env.get(contract.DEFAULT_ACCEPT_ENV, "").strip() or codecs.JSON
         if codecs.media_type(accept) not in codecs.SUPPORTED:
-            raise ConfigurationError(f"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT={accept!r} is not one of "
-                              f"{', '.join(codecs.SUPPORTED)}")
+            raise ConfigurationError(f"{contract.DEFAULT_ACCEPT_ENV}={accept!r} is not one of "
+                                     f"{', '.join(codecs.SUPPORTED)}")
         return cls(
-            base_dir=Path(env.get("SAGEMAKER_BASE_DIR") or "/opt/ml"),
-            host=env.get("FRAMEWORK_SDK_BIND_HOST", "").strip() or "0.0.0.0",
-            port=_integer(env, "SAGEMAKER_BIND_TO_PORT", 8080, minimum=0, maximum=65535),
+            base_dir=contract.Layout.from_env(env).base,
+            host=env.get(contract.BIND_HOST_ENV, "").strip() or contract.DEFAULT_BIND_HOST,
+            port=_integer(env, contract.BIND_TO_PORT_ENV, contract.DEFAULT_PORT, minimum=0, maximum=65535),
             workers=workers,
-            timeout=_number(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),
-            max_payload_mb=_number(env, "SAGEMAKER_MAX_PAYLOAD_IN_MB", 6.0),
-            program=env.get("SAGEMAKER_PROGRAM", "").strip() or None,
-            submit_directory=env.get("SAGEMAKER_SUBMIT_DIRECTORY", "").strip() or None,
-            log_level=_log_level(env.get("SAGEMAKER_CONTAINER_LOG_LEVEL", "")),
+            timeout=_number(env, contract.MODEL_SERVER_TIMEOUT_ENV, contract.DEFAULT_MODEL_SERVER_TIMEOUT),
+            max_payload_mb=_number(env, contract.MAX_PAYLOAD_ENV, float(contract.DEFAULT_MAX_PAYLOAD_MB)),
+            program=env.get(contract.PROGRAM_ENV, "").strip() or None,
+            submit_directory=env.get(contract.SUBMIT_DIRECTORY_ENV, "").strip() or None,
+            log_level=_log_level(env.get(contract.LOG_LEVEL_ENV, "")),
             default_accept=codecs.media_type(accept),
             batch=batch,
             batch_strategy=strategy,
             max_concurrent_transforms=concurrent or workers,
-            predictor_class=env.get("FRAMEWORK_SDK_PREDICTOR_CLASS", "").strip() or None,
-            inference_config=_json_object(env, "INFERENCE_CONFIG"),
+            predictor_class=env.get(contract.PREDICTOR_CLASS_ENV, "").strip() or None,
+            inference_config=_json_object(env, contract.INFERENCE_CONFIG_ENV),
         )
-
-
-def _strategy(text):
-    """``MULTI_RECORD`` as SageMaker's containers get it, or the API's ``MultiRecord`` / ``multi-record``."""
-    text = text.strip() or "MULTI_RECORD"
-    folded = text.upper().replace("-", "_")
-    return {"MULTIRECORD": "MULTI_RECORD", "SINGLERECORD": "SINGLE_RECORD"}.get(folded, folded)
 
 
 def _cpu_count():
@@ -148,8 +147,8 @@ def _log_level(text):
 
     level = logging.getLevelName(text.upper())
     if not isinstance(level, int):
-        raise ConfigurationError(f"SAGEMAKER_CONTAINER_LOG_LEVEL={text!r} is not a log level "
-                          "(use a number such as 20, or DEBUG, INFO, WARNING, ERROR)")
+        raise ConfigurationError(f"{contract.LOG_LEVEL_ENV}={text!r} is not a log level "
+                                 "(use a number such as 20, or DEBUG, INFO, WARNING, ERROR)")
     return level
 
 

@@ -6,7 +6,7 @@ import inspect
 import logging
 import os
 
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.container import frameworks
 from framework_sdk.container.serving import batch
 from framework_sdk.container.serving.errors import (INPUT, OUTPUT, PREDICT, HTTPError, StartupError,
@@ -112,7 +112,7 @@ _GENERIC = {"input_fn": default_input_fn, "predict_fn": default_predict_fn, "out
 
 def load_framework():
     """The framework module named by ``FRAMEWORK_SDK_FRAMEWORK`` (its ``default_*`` hooks), or ``None``."""
-    name = os.environ.get("FRAMEWORK_SDK_FRAMEWORK", "").strip()
+    name = os.environ.get(contract.FRAMEWORK_ENV, "").strip()
     if not name:
         return None
     return frameworks.load(name)

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from framework_sdk import contract
 from framework_sdk.container import modules
 from framework_sdk.container.serving.errors import StartupError
 
@@ -23,17 +24,17 @@ def prepare(config):
 
     Runs once in the supervisor, before workers start. Raises :class:`StartupError`.
     """
-    bundled = config.model_dir / "code"
+    bundled = config.layout.inference_code_dir
     if bundled.is_dir():
         code_dir = bundled
         log.info("user code: %s (code/ inside the model folder)", code_dir)
     elif config.submit_directory:
         try:
-            code_dir = Path(modules.fetch(config.submit_directory, config.base_dir / "code"))
+            code_dir = Path(modules.fetch(config.submit_directory, config.layout.code_dir))
         except Exception as error:
-            raise StartupError(f"cannot fetch SAGEMAKER_SUBMIT_DIRECTORY={config.submit_directory!r}: "
+            raise StartupError(f"cannot fetch {contract.SUBMIT_DIRECTORY_ENV}={config.submit_directory!r}: "
                                f"{error}") from error
-        log.info("user code: %s (from SAGEMAKER_SUBMIT_DIRECTORY=%s)", code_dir, config.submit_directory)
+        log.info("user code: %s (from %s=%s)", code_dir, contract.SUBMIT_DIRECTORY_ENV, config.submit_directory)
     else:
         return None
     try:
@@ -48,8 +49,8 @@ def program_path(code_dir, program):
     """The user's module file inside ``code_dir``, or ``None`` when no program is named or found."""
     if code_dir is None:
         if program:
-            raise StartupError(f"SAGEMAKER_PROGRAM={program!r} is set but there is no user code: put it in "
-                               "code/ inside the model folder or set SAGEMAKER_SUBMIT_DIRECTORY")
+            raise StartupError(f"{contract.PROGRAM_ENV}={program!r} is set but there is no user code: put it in "
+                               f"code/ inside the model folder or set {contract.SUBMIT_DIRECTORY_ENV}")
         return None
     if program:
         path = code_dir / program
@@ -57,7 +58,7 @@ def program_path(code_dir, program):
             path = code_dir / f"{program}.py"
         if not path.exists():
             found = ", ".join(sorted(p.name for p in code_dir.iterdir())[:20]) or "nothing"
-            raise StartupError(f"SAGEMAKER_PROGRAM={program!r} is not in {code_dir} (found: {found})")
+            raise StartupError(f"{contract.PROGRAM_ENV}={program!r} is not in {code_dir} (found: {found})")
         return path
     default = code_dir / DEFAULT_PROGRAM
     return default if default.is_file() else None
@@ -71,7 +72,7 @@ def import_program(code_dir, program):
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    os.environ.setdefault("SAGEMAKER_PROGRAM", path.name)
+    os.environ.setdefault(contract.PROGRAM_ENV, path.name)
     name = path.stem if path.suffix == ".py" else path.name
     try:
         return importlib.import_module(name)

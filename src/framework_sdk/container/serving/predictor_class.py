@@ -17,7 +17,7 @@ import logging
 import pydoc
 from collections import OrderedDict
 
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.container.serving.errors import PREDICT, HTTPError, StartupError, classify
 
 log = logging.getLogger("framework_sdk.serving")
@@ -27,7 +27,7 @@ _CACHE_SIZE = 8
 
 def class_path_from_model(model_dir):
     """``predictor_class`` from ``<model_dir>/hyperparameters.json`` (values may be JSON-encoded), or ``None``."""
-    path = model_dir / "hyperparameters.json"
+    path = model_dir / contract.HYPERPARAMETERS_FILE
     if not path.is_file():
         return None
     try:

@@ -19,7 +19,7 @@ loaded only in this mode, publishes the OpenAPI schema at ``/openapi.json`` with
 import inspect
 import logging
 import os
-from framework_sdk import codecs
+from framework_sdk import codecs, contract
 from framework_sdk.container.serving.errors import PREDICT, HTTPError, StartupError, classify
 
 log = logging.getLogger("framework_sdk.serving")
@@ -130,15 +130,15 @@ class TypedService:
                              description="SageMaker-compatible inference endpoint (typed JSON mode).")
         request_model, response_model = self.request_model, self.response_model
 
-        @app.get("/ping", summary="200 once the model is loaded")
+        @app.get(contract.PING, summary="200 once the model is loaded")
         async def ping():
             return {}
 
-        @app.get("/execution-parameters", summary="Batch transform parameters")
+        @app.get(contract.EXECUTION_PARAMETERS, summary="Batch transform parameters")
         async def execution_parameters():
             return service.config.execution_parameters()
 
-        @app.post("/invocations", response_model=response_model, summary="Predict a batch of instances")
+        @app.post(contract.INVOCATIONS, response_model=response_model, summary="Predict a batch of instances")
         async def invocations(request: request_model):
             with service.deadline:
                 return {"predictions": service.predict(request.instances)}  # type: ignore[attr-defined]

@@ -10,8 +10,10 @@ import dataclasses
 import threading
 from pathlib import Path
 
+from framework_sdk import contract
+
 TAIL_LINES = 40
-REQUIREMENTS_INSTALLED = "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"
+REQUIREMENTS_INSTALLED = contract.REQUIREMENTS_INSTALLED_ENV
 
 
 @dataclasses.dataclass

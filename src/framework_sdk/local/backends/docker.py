@@ -14,12 +14,13 @@ import os
 import threading
 from urllib.parse import urlparse
 
+from framework_sdk import contract
 from framework_sdk.local import cleanup, requirement_images
-from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
+from framework_sdk.local.backends.base import Backend, Host
 from framework_sdk.local.errors import LocalModeError, PortInUse
 
 LABEL = "framework-sdk.local"
-CONTAINER_PORT = 8080
+CONTAINER_PORT = contract.DEFAULT_PORT  # the port the model server listens on inside the container
 
 
 def _build_hint(image):
@@ -86,10 +87,10 @@ class DockerBackend(Backend):
         self._lock = threading.Lock()
 
     def base_dir(self, spec):
-        return "/opt/ml"
+        return contract.BASE_DIR
 
     def writable_folder(self, spec, folder, path):
-        if not path.startswith("/opt/ml/"):  # inside /opt/ml it is part of the tree's own mount
+        if not path.startswith(f"{contract.BASE_DIR}/"):  # inside /opt/ml it is part of the tree's own mount
             spec.volumes.append((folder, path))
         return path
 
@@ -109,7 +110,7 @@ class DockerBackend(Backend):
         if not requirement_images.is_framework_image(self.client.images.get(image)):
             return None
         tag = requirement_images.ensure(self.client, image, requirements_file, on_line)
-        return tag, {REQUIREMENTS_INSTALLED: "1"}
+        return tag, {contract.REQUIREMENTS_INSTALLED_ENV: "1"}
 
     def serving_address(self):
         url = os.environ.get("DOCKER_HOST", "")
@@ -131,8 +132,8 @@ class DockerBackend(Backend):
         hosts = []
         try:
             for spec in specs:
-                mounts = [Mount("/opt/ml", str(spec.root), type="bind")]
-                mounts += [Mount(f"/opt/ml/{relative}", str(path), type="bind", read_only=True)
+                mounts = [Mount(contract.BASE_DIR, str(spec.root), type="bind")]
+                mounts += [Mount(f"{contract.BASE_DIR}/{relative}", str(path), type="bind", read_only=True)
                            for path, relative in spec.links]
                 mounts += [Mount(path, str(folder), type="bind") for folder, path in spec.volumes]
                 options = dict(
@@ -185,8 +186,8 @@ class DockerBackend(Backend):
         if os.geteuid() == 0:
             return
         self.client.containers.run(
-            image, entrypoint=["chown", "-R", f"{os.geteuid()}:{os.getegid()}", "/opt/ml"], user="0",
-            mounts=[Mount("/opt/ml", str(root), type="bind")], remove=True, labels={LABEL: "hand-back"})
+            image, entrypoint=["chown", "-R", f"{os.geteuid()}:{os.getegid()}", contract.BASE_DIR], user="0",
+            mounts=[Mount(contract.BASE_DIR, str(root), type="bind")], remove=True, labels={LABEL: "hand-back"})
 
     def release(self, group):
         from docker.errors import NotFound

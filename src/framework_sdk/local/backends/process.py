@@ -19,11 +19,12 @@ import os
 import signal
 import subprocess
 
+from framework_sdk import contract
 from framework_sdk.local import cleanup, image_folders
-from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
+from framework_sdk.local.backends.base import Backend, Host
 from framework_sdk.local.errors import LocalModeError
 
-BASE_DIR = "/opt/ml"
+BASE_DIR = contract.BASE_DIR
 
 
 def parse_framework_image(image):
@@ -42,10 +43,11 @@ def parse_framework_image(image):
 
 def hardcoded_base_dir_hint(spec):
     """What to tell the user of a program that looked for files under /opt/ml instead of its tree."""
-    port = f" (and its port in SAGEMAKER_BIND_TO_PORT={spec.port})" if spec.port else ""
+    port = f" (and its port in {contract.BIND_TO_PORT_ENV}={spec.port})" if spec.port else ""
     return (f"[framework-sdk] this program looked for {BASE_DIR}, but the process backend gives each host "
-            f"its own tree in SAGEMAKER_BASE_DIR={spec.root}{port}: make the program read SAGEMAKER_BASE_DIR "
-            f"(default {BASE_DIR}), or run the image with the docker backend (LocalSession(backend='docker'))")
+            f"its own tree in {contract.BASE_DIR_ENV}={spec.root}{port}: make the program read "
+            f"{contract.BASE_DIR_ENV} (default {BASE_DIR}), or run the image with the docker backend "
+            f"(LocalSession(backend='docker'))")
 
 
 class ProcessHost(Host):
@@ -114,9 +116,9 @@ class Toolkit:
 
     def environment(self, spec):
         # what the framework image sets with ENV: its serving and training defaults
-        environment = {"FRAMEWORK_SDK_FRAMEWORK": self.framework} if self.framework else {}
+        environment = {contract.FRAMEWORK_ENV: self.framework} if self.framework else {}
         if spec.port:  # on loopback only, as the docker backend publishes ports
-            environment["FRAMEWORK_SDK_BIND_HOST"] = "127.0.0.1"
+            environment[contract.BIND_HOST_ENV] = "127.0.0.1"
         return environment
 
     def cwd(self, spec):
@@ -217,7 +219,7 @@ class ProcessBackend(Backend):
         layer = str(venvs.user_layer(runner.python, str(requirements_file)))
         layered = f"{image} (with the requirements layer {layer})"
         self._resolved[layered] = dataclasses.replace(runner, python=layer)
-        return layered, {REQUIREMENTS_INSTALLED: "1"}
+        return layered, {contract.REQUIREMENTS_INSTALLED_ENV: "1"}
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
         runner = self.resolve(image)
@@ -234,10 +236,10 @@ class ProcessBackend(Backend):
                 env = dict(os.environ)
                 env.update(runner.environment(spec))
                 env.update(spec.environment)
-                env.update(SAGEMAKER_BASE_DIR=str(spec.root), PYTHONUNBUFFERED="1",
-                           FRAMEWORK_SDK_LOCAL_HOSTS="1")
+                env.update({contract.BASE_DIR_ENV: str(spec.root), "PYTHONUNBUFFERED": "1",
+                            contract.LOCAL_HOSTS_ENV: "1"})
                 if spec.port:
-                    env["SAGEMAKER_BIND_TO_PORT"] = str(spec.port)
+                    env[contract.BIND_TO_PORT_ENV] = str(spec.port)
                 process = subprocess.Popen(
                     command, cwd=runner.cwd(spec), env=env,
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
