@@ -1,0 +1,287 @@
+"""The SageMaker container contract as code: the one place that names it.
+
+Both halves import this module: the client and the local engine to prepare a job (an
+``/opt/ml`` tree, its config files, environment variables, an HTTP endpoint), the container
+toolkit and the conformance check to honour and test it. It holds constants and pure
+functions over paths and plain data; it imports only the standard library and nothing of
+ours, so it costs nothing to import and runs anywhere (an image, a process, a test).
+
+SageMaker's own spellings are kept exactly: changing one here changes the contract.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# ---------------------------------------------------------------------------- the tree
+BASE_DIR = "/opt/ml"
+BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"  # a tree elsewhere (the process backend gives each host its own)
+
+HYPERPARAMETERS_FILE = "hyperparameters.json"
+RESOURCE_CONFIG_FILE = "resourceconfig.json"
+INPUT_DATA_CONFIG_FILE = "inputdataconfig.json"
+FAILURE_FILE = "failure"
+SUCCESS_FILE = "success"
+MODEL_ARCHIVE = "model.tar.gz"
+OUTPUT_ARCHIVE = "output.tar.gz"
+SOURCE_ARCHIVE = "sourcedir.tar.gz"
+INFERENCE_CODE_DIR = "code"  # inside the model folder: the inference script and its requirements
+DEFAULT_CHECKPOINT_DIR = "/opt/ml/checkpoints"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The ``/opt/ml`` tree rooted at ``base`` (a host's own folder outside a container)."""
+
+    base: Path = Path(BASE_DIR)
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Layout":
+        """The tree at ``$SAGEMAKER_BASE_DIR``, else ``/opt/ml``."""
+        environ = os.environ if environ is None else environ
+        return cls(Path(environ.get(BASE_DIR_ENV) or BASE_DIR))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", Path(self.base))
+
+    @property
+    def input_dir(self) -> Path:
+        return self.base / "input"
+
+    @property
+    def input_config_dir(self) -> Path:
+        return self.base / "input" / "config"
+
+    @property
+    def input_data_dir(self) -> Path:
+        return self.base / "input" / "data"
+
+    def channel_dir(self, channel: str) -> Path:
+        return self.input_data_dir / channel
+
+    @property
+    def hyperparameters_file(self) -> Path:
+        return self.input_config_dir / HYPERPARAMETERS_FILE
+
+    @property
+    def resource_config_file(self) -> Path:
+        return self.input_config_dir / RESOURCE_CONFIG_FILE
+
+    @property
+    def input_data_config_file(self) -> Path:
+        return self.input_config_dir / INPUT_DATA_CONFIG_FILE
+
+    @property
+    def model_dir(self) -> Path:
+        return self.base / "model"
+
+    @property
+    def inference_code_dir(self) -> Path:
+        return self.model_dir / INFERENCE_CODE_DIR
+
+    @property
+    def output_dir(self) -> Path:
+        return self.base / "output"
+
+    @property
+    def output_data_dir(self) -> Path:
+        return self.base / "output" / "data"
+
+    @property
+    def output_intermediate_dir(self) -> Path:
+        return self.base / "output" / "intermediate"
+
+    @property
+    def failure_file(self) -> Path:
+        return self.output_dir / FAILURE_FILE
+
+    @property
+    def success_file(self) -> Path:
+        return self.output_dir / SUCCESS_FILE
+
+    @property
+    def code_dir(self) -> Path:
+        """Where downloaded user code goes, and the default code location."""
+        return self.base / "code"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.base / "checkpoints"
+
+    def create(self, channels: tuple = ()) -> "Layout":
+        """Make the folders a training job starts with (config, data per channel, model, output)."""
+        for folder in (self.input_config_dir, self.model_dir, self.output_data_dir,
+                       *(self.channel_dir(name) for name in channels)):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+# ---------------------------------------------------------------------------- config files
+class ContractError(ValueError):
+    """A config file of the contract is unreadable or malformed; the message names it and the fix."""
+
+
+def resource_config(current_host: str, hosts: list, network_interface_name: str = "eth0",
+                    **extra: Any) -> dict:
+    """The ``resourceconfig.json`` of ``current_host`` among ``hosts`` (``extra`` keys kept as given)."""
+    return {"current_host": current_host, "hosts": list(hosts),
+            "network_interface_name": network_interface_name, **extra}
+
+
+def channel_config(content_type: Optional[str] = None, input_mode: str = "File",
+                   distribution: str = "FullyReplicated", record_wrapping: str = "None") -> dict:
+    """One channel's entry of ``inputdataconfig.json``."""
+    entry = {"TrainingInputMode": input_mode, "S3DistributionType": distribution,
+             "RecordWrapperType": record_wrapping}
+    if content_type:
+        entry["ContentType"] = content_type
+    return entry
+
+
+def write_training_config(layout: Layout, hyperparameters: Mapping[str, Any], resource: Mapping[str, Any],
+                          input_data: Mapping[str, Any]) -> None:
+    """Write the three ``input/config`` files of a training job into ``layout``, values as given
+    (SageMaker hands the container every hyperparameter as a string: encode them before)."""
+    layout.input_config_dir.mkdir(parents=True, exist_ok=True)
+    write_json(layout.hyperparameters_file, dict(hyperparameters))
+    write_json(layout.resource_config_file, dict(resource))
+    write_json(layout.input_data_config_file, dict(input_data))
+
+
+def write_json(path: PathLike, value: Any) -> None:
+    Path(path).write_text(json.dumps(value))
+
+
+def read_json_object(path: PathLike, default: Any = None) -> Any:
+    """The JSON object in ``path``, ``default`` when the file does not exist."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return default
+    except OSError as error:
+        raise ContractError(f"cannot read {path}: {error.strerror}; check the file's permissions") from None
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ContractError(
+            f"{path} is not valid JSON ({error}); it must hold one JSON object, e.g. "
+            f'{{"epochs": "10"}} for hyperparameters (every value a string)') from None
+    if not isinstance(value, dict):
+        raise ContractError(f"{path} must hold a JSON object, found {type(value).__name__}")
+    return value
+
+
+def check_resource_config(config: Mapping[str, Any], where: object) -> None:
+    """Raise :class:`ContractError` unless ``config`` names a current host among valid host names."""
+    hosts = config.get("hosts")
+    current = config.get("current_host")
+    if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
+        raise ContractError(f'{where}: "hosts" must be a non-empty list of host names, e.g. ["algo-1"]')
+    if current not in hosts:
+        raise ContractError(f'{where}: "current_host" {current!r} is not one of "hosts" {hosts}')
+    if not all(HOST_NAME.fullmatch(h) for h in hosts):
+        raise ContractError(f'{where}: host names may hold only letters, digits, ".", "_" and "-": {hosts}')
+
+
+def host_name(index: int) -> str:
+    """SageMaker's name of the ``index``-th host (from 1): ``algo-1``, ``algo-2``, ..."""
+    return f"algo-{index}"
+
+
+HOST_NAME = re.compile(r"[A-Za-z0-9._-]+")
+DEFAULT_HOST = host_name(1)
+
+# ---------------------------------------------------------------------------- hyperparameters
+FRAMEWORK_PARAM_PREFIX = "sagemaker_"
+PROGRAM_PARAM = "sagemaker_program"
+SUBMIT_DIRECTORY_PARAM = "sagemaker_submit_directory"
+REGION_PARAM = "sagemaker_region"
+LOG_LEVEL_PARAM = "sagemaker_container_log_level"
+JOB_NAME_PARAM = "sagemaker_job_name"
+CLOUDWATCH_METRICS_PARAM = "sagemaker_enable_cloudwatch_metrics"
+S3_OUTPUT_PARAM = "sagemaker_s3_output"
+USE_MPI_PARAM = "sagemaker_use_mpi"
+MPI_ENABLED_PARAM = "sagemaker_mpi_enabled"
+PROCESS_SLOTS_PARAM = "sagemaker_process_slots_per_host"
+NUM_PROCESSES_PARAM = "sagemaker_num_processes"
+MPI_OPTIONS_PARAM = "sagemaker_additional_mpi_options"
+DISTRIBUTION_GROUPS_PARAM = "sagemaker_distribution_instance_groups"
+
+# ---------------------------------------------------------------------------- environment
+SM_PREFIX = "SM_"
+TRAINING_JOB_NAME_ENV = "TRAINING_JOB_NAME"
+PROGRAM_ENV = "SAGEMAKER_PROGRAM"
+SUBMIT_DIRECTORY_ENV = "SAGEMAKER_SUBMIT_DIRECTORY"
+REGION_ENV = "SAGEMAKER_REGION"
+LOG_LEVEL_ENV = "SAGEMAKER_CONTAINER_LOG_LEVEL"
+BIND_TO_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+SAFE_PORT_RANGE_ENV = "SAGEMAKER_SAFE_PORT_RANGE"
+MODEL_SERVER_WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
+MODEL_SERVER_TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
+MAX_PAYLOAD_ENV = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
+BATCH_ENV = "SAGEMAKER_BATCH"
+BATCH_STRATEGY_ENV = "SAGEMAKER_BATCH_STRATEGY"
+MAX_CONCURRENT_TRANSFORMS_ENV = "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"
+DEFAULT_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
+DEFAULT_PORT = 8080
+
+
+def sm_name(name: str) -> str:
+    """``model_dir`` -> ``SM_MODEL_DIR``; ``channel_train`` -> ``SM_CHANNEL_TRAIN``."""
+    return SM_PREFIX + name.upper()
+
+
+def channel_env(channel: str) -> str:
+    return sm_name(f"channel_{channel}")
+
+
+def hyperparameter_env(name: str) -> str:
+    return sm_name(f"hp_{name}")
+
+
+# ---------------------------------------------------------------------------- the container
+TRAIN = "train"
+SERVE = "serve"
+COMMANDS = (TRAIN, SERVE)
+PING = "/ping"
+INVOCATIONS = "/invocations"
+EXECUTION_PARAMETERS = "/execution-parameters"
+BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+
+# content types (codecs implements them; the model server and the client negotiate with them)
+NPY = "application/x-npy"
+JSON = "application/json"
+CSV = "text/csv"
+JSONLINES = "application/jsonlines"
+CONTENT_TYPES = (NPY, JSON, CSV, JSONLINES)
+
+# ---------------------------------------------------------------------------- enumerations
+LOCAL_INSTANCE_TYPES = ("local", "local_gpu")
+LOCAL_GPU = "local_gpu"
+INPUT_MODES = ("File", "Pipe", "FastFile")
+S3_DATA_TYPES = ("S3Prefix", "ManifestFile", "AugmentedManifestFile")
+S3_DATA_DISTRIBUTIONS = ("FullyReplicated", "ShardedByS3Key")
+COMPRESSION_TYPES = ("None", "Gzip")
+RECORD_WRAPPINGS = ("None", "RecordIO")
+SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
+ASSEMBLE_WITH = ("None", "Line")
+BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
+# the model server's spelling of the batch strategies (SAGEMAKER_BATCH_STRATEGY), in the same order
+SERVER_BATCH_STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")  # SageMaker's ChannelName (ASCII only)
+HOMOGENEOUS_GROUP = "homogeneousCluster"
+
+
+def is_local_instance_type(instance_type: Optional[str]) -> bool:
+    return instance_type in LOCAL_INSTANCE_TYPES
+
+
+def valid_channel_name(name: object) -> bool:
+    return isinstance(name, str) and name.isascii() and CHANNEL_NAME.fullmatch(name) is not None
