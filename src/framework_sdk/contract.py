@@ -15,7 +15,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Union
+from collections.abc import Mapping
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -47,7 +48,7 @@ class Layout:
     base: Path = Path(BASE_DIR)
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Layout":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Layout:
         """The tree at ``$SAGEMAKER_BASE_DIR``, else ``/opt/ml``."""
         environ = os.environ if environ is None else environ
         return cls(Path(environ.get(BASE_DIR_ENV) or BASE_DIR))
@@ -147,7 +148,7 @@ class Layout:
             raise ContractError(f"{container_path!r} is not under {BASE_DIR}")
         return self.base / relative if relative else self.base
 
-    def create(self, channels: tuple = ()) -> "Layout":
+    def create(self, channels: tuple = ()) -> Layout:
         """Make the folders a training job starts with (config, data per channel, model, output)."""
         for folder in (self.input_config_dir, self.model_dir, self.output_data_dir,
                        *(self.channel_dir(name) for name in channels)):
@@ -201,7 +202,7 @@ def resource_config(current_host: str, hosts: list, network_interface_name: str 
             "network_interface_name": network_interface_name, **extra}
 
 
-def channel_config(content_type: Optional[str] = None, input_mode: str = "File",
+def channel_config(content_type: str | None = None, input_mode: str = "File",
                    distribution: str = "FullyReplicated", record_wrapping: str = "None") -> dict:
     """One channel's entry of ``inputdataconfig.json``."""
     entry = {"TrainingInputMode": input_mode, "S3DistributionType": distribution,
@@ -367,7 +368,7 @@ CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")  # SageMaker's ChannelName (
 HOMOGENEOUS_GROUP = "homogeneousCluster"
 
 
-def is_local_instance_type(instance_type: Optional[str]) -> bool:
+def is_local_instance_type(instance_type: str | None) -> bool:
     return instance_type in LOCAL_INSTANCE_TYPES
 
 
