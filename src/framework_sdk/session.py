@@ -38,8 +38,10 @@ LOGGER = logging.getLogger(__name__)
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 _TRAINING_DONE = ("Completed", "Failed", "Stopped")
 _TRANSFORM_DONE = ("Completed", "Failed", "Stopped")
+_PROCESSING_DONE = ("Completed", "Failed", "Stopped")
 _ENDPOINT_DONE = ("InService", "Failed", "OutOfService")
 _MB = 1024 * 1024
 # What logs_for_job(log_type=...) prints, as in SageMaker Python SDK v2: the hosts' log lines, the
@@ -470,6 +472,9 @@ class Session:
     def describe_transform_job(self, job_name: str) -> Response:
         return self.sagemaker_client.describe_transform_job(TransformJobName=job_name)
 
+    def describe_processing_job(self, job_name: str) -> Response:
+        return self.sagemaker_client.describe_processing_job(ProcessingJobName=job_name)
+
     def describe_endpoint(self, endpoint_name: str) -> Response:
         return self.sagemaker_client.describe_endpoint(EndpointName=endpoint_name)
 
@@ -511,6 +516,12 @@ class Session:
                                  _TRANSFORM_DONE, f"transform job {job!r}", poll, timeout)
         return check_job_status(job, description, "TransformJobStatus")
 
+    def wait_for_processing_job(self, job: str, poll: float = 5, timeout: float | None = None) -> Response:
+        """Wait for processing job ``job`` to end; returns its description, raises if it did not complete."""
+        description = self._wait(lambda: self.describe_processing_job(job), "ProcessingJobStatus",
+                                 _PROCESSING_DONE, f"processing job {job!r}", poll, timeout)
+        return check_job_status(job, description, "ProcessingJobStatus")
+
     def wait_for_endpoint(self, endpoint: str, poll: float = 30, timeout: float | None = None) -> Response:
         """Wait for ``endpoint`` to leave Creating/Updating; raises unless it is InService."""
         description = self._wait(lambda: self.describe_endpoint(endpoint), "EndpointStatus",
@@ -545,6 +556,12 @@ class Session:
         """Like :meth:`logs_for_job`, for a batch transform job."""
         return self._follow_logs(job_name, TRANSFORM_LOG_GROUP, self.describe_transform_job,
                                  "TransformJobStatus", _TRANSFORM_DONE, wait, poll, timeout)
+
+    def logs_for_processing_job(self, job_name: str, wait: bool = False, poll: float = 10,
+                                timeout: float | None = None) -> Response:
+        """Like :meth:`logs_for_job`, for a processing job (log group ``/aws/sagemaker/ProcessingJobs``)."""
+        return self._follow_logs(job_name, PROCESSING_LOG_GROUP, self.describe_processing_job,
+                                 "ProcessingJobStatus", _PROCESSING_DONE, wait, poll, timeout)
 
     def _follow_logs(self, job_name: str, group: str, describe: Callable[[str], Response], status_key: str,
                      done: tuple[str, ...], wait: bool, poll: float, timeout: float | None,
@@ -646,9 +663,13 @@ def check_job_status(job_name: str, description: Response, status_key: str) -> R
         LOGGER.warning("job %s was stopped before it finished", job_name)
         return description
     reason = description.get("FailureReason")
+    logs = _LOGS_METHODS.get(status_key, "logs_for_job")
     raise UnexpectedStatusException(
         f"job {job_name!r} ended {status}: {reason or 'no reason given'}; its logs are in CloudWatch "
-        f"(session.logs_for_job({job_name!r}))", ("Completed", "Stopped"), status, reason, job_name)
+        f"(session.{logs}({job_name!r}))", ("Completed", "Stopped"), status, reason, job_name)
+
+
+_LOGS_METHODS = {"ProcessingJobStatus": "logs_for_processing_job"}  # what prints a job kind's logs
 
 
 def _maybe_translate(client: Any) -> Any:

@@ -1,13 +1,13 @@
 """The ``sagemaker`` client of a LocalSession: boto3's method names, arguments and response shapes.
 
-Training jobs, endpoints and transform jobs run on this machine through a backend;
+Training jobs, processing jobs, endpoints and transform jobs run on this machine through a backend;
 models and endpoint configs are kept in memory for the life of the session. Unknown
 names raise :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``), as a
 Session's boto3 clients do.
 """
 import threading
 
-from framework_sdk.local import registry, runs
+from framework_sdk.local import processing, registry, runs
 from framework_sdk.local.runtime import client_error
 from framework_sdk.local.serving import ModelServers
 from framework_sdk.local.training import TrainingJob
@@ -89,7 +89,8 @@ class Endpoint:
 # What local mode knows, shared by every LocalSession of this Python process (as one AWS account
 # is shared by its sessions): a job started by one session can be attached, waited for, or its
 # endpoint invoked through another.
-_TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {}}
+_TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {},
+                            "processing_jobs": {}}
 
 
 class LocalSageMakerClient:
@@ -143,6 +144,26 @@ class LocalSageMakerClient:
     def stop_training_job(self, TrainingJobName):
         self._get(self.training_jobs, TrainingJobName, "training job", "StopTrainingJob").stop()
         return {}
+
+    # ----------------------------------------------------------- processing
+    def create_processing_job(self, **request):
+        name = request["ProcessingJobName"]
+        self._check_new(self.processing_jobs, name, "processing job", "CreateProcessingJob")
+        job = processing.ProcessingJob(request, self.backend, self.storage, self.work_dir)
+        job.start()
+        self.processing_jobs[name] = job
+        self._started.append(job)
+        return {"ProcessingJobArn": processing.arn(name)}
+
+    def describe_processing_job(self, ProcessingJobName):
+        return self._get(self.processing_jobs, ProcessingJobName, "processing job", "DescribeProcessingJob").describe()
+
+    def stop_processing_job(self, ProcessingJobName):
+        self._get(self.processing_jobs, ProcessingJobName, "processing job", "StopProcessingJob").stop()
+        return {}
+
+    def list_processing_jobs(self, **filters):
+        return processing.list_summaries(list(self.processing_jobs.values()), **filters)
 
     # ---------------------------------------------------------------- models
     def create_model(self, **request):
