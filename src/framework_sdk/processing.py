@@ -221,6 +221,8 @@ class Processor:
     def _base_name(self) -> str:
         return self.base_job_name or naming.base_name_from_image(self.image_uri)
 
+    _code_input_names: tuple[str, ...] = ()  # the inputs _code_inputs adds
+
     def _code_inputs(self, job_name: str, kms_key: str | None) -> list[ProcessingInput]:
         """Inputs the processor adds (its code); none for a plain :class:`Processor`."""
         return []
@@ -235,12 +237,11 @@ class Processor:
         self._current_job_name = name
         self.arguments = list(arguments) if arguments is not None else None
         user_inputs = self._normalize_inputs(inputs, name, kms_key)
-        added = self._code_inputs(name, kms_key)
-        taken = {item.input_name for item in user_inputs}
-        for item in added:
-            if item.input_name in taken:
+        for item in user_inputs:
+            if item.input_name in self._code_input_names:
                 raise ConfigurationError(f"input name {item.input_name!r} is taken by this processor's code; "
                                          f"give your input another input_name")
+        added = self._code_inputs(name, kms_key)
         normalized_outputs = self._normalize_outputs(outputs, name)
         request = self._request(name, entrypoint, user_inputs + added, normalized_outputs, experiment_config)
         self.sagemaker_session.sagemaker_client.create_processing_job(**request)
@@ -261,8 +262,7 @@ class Processor:
         session = self.sagemaker_session
         target = s3_uri(session.default_bucket(), job_name, "input", name)
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
-        session.upload_data(path, *parse_s3_uri(target), extra_args=extra)
-        return target + ("/" + os.path.basename(path) if os.path.isfile(path) else "")
+        return session.upload_data(path, *parse_s3_uri(target), extra_args=extra)
 
     def _normalize_inputs(self, inputs: Sequence[ProcessingInput] | None, job_name: str,
                           kms_key: str | None) -> list[ProcessingInput]:
@@ -404,6 +404,8 @@ class ScriptProcessor(Processor):
                                      f"script, or an s3:// URI")
         return os.path.abspath(path)
 
+    _code_input_names: tuple[str, ...] = (CODE_INPUT,)
+
     def _entrypoint(self) -> list[str]:
         assert self._code is not None  # run() set it
         return [*self.command, f"{CODE_DIR}/{os.path.basename(self._code)}"]
@@ -495,6 +497,8 @@ class FrameworkProcessor(ScriptProcessor):
         check_dependencies(self._dependencies)
         self._start(self._entrypoint(), inputs, outputs, arguments, wait, logs, job_name, experiment_config,
                     kms_key)
+
+    _code_input_names: tuple[str, ...] = (CODE_INPUT, ENTRYPOINT_INPUT)
 
     def _entrypoint(self) -> list[str]:
         return ["/bin/sh", f"{ENTRYPOINT_DIR}/{RUNNER_SCRIPT}"]

@@ -23,7 +23,8 @@ Where a host's tree is not at ``/opt/ml`` (the process backend gives each host i
 named by ``SAGEMAKER_BASE_DIR``), every ``/opt/ml`` path of the request is moved to the tree: in
 the command line, in the environment's values and in ``processingjobconfig.json`` alike, so a
 script that takes its paths from its arguments (``--input /opt/ml/processing/input``) runs
-unchanged.
+unchanged; and :mod:`framework_sdk.local.path_redirect` goes first on ``PYTHONPATH``, so a
+Python script that opens ``/opt/ml/...`` paths written in its code (argparse defaults) does too.
 
 A job with the inputs ``code`` and ``entrypoint`` is a FrameworkProcessor's (ours or SageMaker
 v2's): the ``requirements.txt`` in its code is installed once into a cached layer, as for
@@ -37,7 +38,7 @@ import threading
 from pathlib import Path
 
 from framework_sdk import contract
-from framework_sdk.local import runs
+from framework_sdk.local import path_redirect, runs
 from framework_sdk.local.backends.base import HostSpec, add_layer, in_parallel
 from framework_sdk.local.errors import HostFailure, LocalModeError
 from framework_sdk.local.storage import is_file_uri, join
@@ -48,7 +49,7 @@ CONTINUOUS_SECONDS = 2.0
 TRACEBACK_START = "Traceback (most recent call last):"
 TRACEBACK_LINES = 200  # at most this many lines of a traceback go into FailureReason
 CONTEXT_LINES = 10     # log lines before the traceback that go with it
-DONE = ("Completed", "Failed", "Stopped")
+HINT = "[framework-sdk]"  # lines a backend adds to a host's output (advice), not the script's
 
 
 def arn(name):
@@ -222,7 +223,8 @@ class ProcessingJob:
         self.logs.add(f"{host.name} | {line}")
         if line.startswith(TRACEBACK_START):
             self.tracebacks[host.name] = [line]
-        elif host.name in self.tracebacks and len(self.tracebacks[host.name]) < TRACEBACK_LINES:
+        elif (host.name in self.tracebacks and len(self.tracebacks[host.name]) < TRACEBACK_LINES
+              and not line.startswith(HINT)):
             self.tracebacks[host.name].append(line)
 
     def _note(self, line):
@@ -280,6 +282,9 @@ class ProcessingJob:
                             links=sorted(links[name], key=lambda link: link[1].count("/")))  # parents first
             base = self.backend.base_dir(spec)
             spec.environment = rebased(environment, base)
+            if base != contract.BASE_DIR:  # a Python script's literal /opt/ml paths reach the tree too
+                spec.environment["PYTHONPATH"] = os.pathsep.join(
+                    filter(None, [path_redirect.FOLDER, spec.environment.get("PYTHONPATH")]))
             spec.entrypoint = rebased(application.get("ContainerEntrypoint"), base)
             spec.arguments = rebased(list(application.get("ContainerArguments") or []), base)
             contract.write_processing_config(layout, rebased(config, base), contract.resource_config(name, names))
@@ -367,10 +372,14 @@ class ProcessingJob:
         tail = list(host.tail)
         traceback = self.tracebacks.get(host.name)
         if traceback:
+            start = _last_index(tail, TRACEBACK_START)
+            hints = [line for line in tail[start:] if line.startswith(HINT)]  # the backend's advice, after it
             parts.append(f"the script's traceback on {host.name}:\n" + "\n".join(traceback))
-            tail = tail[:_last_index(tail, TRACEBACK_START)][-CONTEXT_LINES:]
+            tail = tail[:start][-CONTEXT_LINES:]
         if tail:
             parts.append(f"last log lines of {host.name}{' before it' if traceback else ''}:\n" + "\n".join(tail))
+        if traceback and hints:
+            parts.extend(hints)
         return "\n".join(parts)
 
     @staticmethod
