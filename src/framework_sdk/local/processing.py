@@ -303,6 +303,8 @@ class ProcessingJob:
             scratch = root / "inputs" / name
             fetch_once = not sharded or is_file_uri(s3["S3Uri"])
             source = self.storage.fetch(s3["S3Uri"], scratch / "fetched") if fetch_once else None
+            if source is not None and source.is_file() and any(inside(relative, other) for other in destinations):
+                source = materialize(files_under(source), scratch / "folder")  # mounted where a folder can be
             self._fetched[name] = source
             for index, host in enumerate(names):
                 if source is None:  # s3:// sharded: download only this host's objects
