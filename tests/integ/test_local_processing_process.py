@@ -359,3 +359,20 @@ def s3_server(monkeypatch):
         monkeypatch.setenv(name, value)
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+def test_the_process_command_runs_a_script_with_inputs_and_outputs(work):
+    from click.testing import CliRunner
+
+    from framework_sdk.cli import main
+
+    result = CliRunner().invoke(main, [
+        "process", "python", "--entry-point", str(work / "code" / "preprocess.py"), "--instance-count", "2",
+        "--backend", "process", "--input", f"raw={work}/raw", "--shard", "raw", "--input", f"scale={work}/scale.txt",
+        "--output", f"prepared={work}/prepared", "--env", "DATA_DIR=/opt/ml/processing/input/raw",
+        "--", "--raw", "/opt/ml/processing/input/raw", "--output", "/opt/ml/processing/output/prepared"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"prepared\tfile://{work}/prepared"]
+    assert "on the process backend" in result.stderr and "algo-2 | REPORT" in result.stderr
+    assert sorted(os.listdir(work / "prepared" / "scaled")) == [f"part-{n}.csv" for n in range(5)]
+    assert leftovers(work) == []
