@@ -100,3 +100,50 @@ def test_what_local_mode_cannot_do_is_refused_before_anything_runs(request_, mes
         client.create_processing_job(**request_)
     with pytest.raises(AWSError, match="ValidationException.*Could not find local processing job"):
         client.describe_processing_job(ProcessingJobName=request_["ProcessingJobName"])
+
+
+REDIRECTED = '''
+import glob, os, pathlib, shutil
+print(open("/opt/ml/processing/input/a.txt").read().strip())
+print(sorted(os.listdir(b"/opt/ml/processing/input")))
+print(os.path.isfile("/opt/ml/processing/input/a.txt"), pathlib.Path("/opt/ml/processing/input/a.txt").exists())
+os.makedirs("/opt/ml/processing/output/deep", exist_ok=True)
+shutil.copy("/opt/ml/processing/input/a.txt", "/opt/ml/processing/output/deep/b.txt")
+os.rename("/opt/ml/processing/output/deep/b.txt", "/opt/ml/processing/output/deep/c.txt")
+print(glob.glob("/opt/ml/processing/output/*/*.txt"))
+print(open(os.open("/opt/ml/processing/input/a.txt", os.O_RDONLY)).read().strip())
+'''
+
+
+def test_python_sees_opt_ml_in_the_hosts_tree_and_the_environments_sitecustomize_still_runs(tmp_path):
+    import subprocess
+
+    from framework_sdk.local import path_redirect
+
+    tree = tmp_path / "algo-1"
+    (tree / "processing" / "input").mkdir(parents=True)
+    (tree / "processing" / "input" / "a.txt").write_text("from the tree\n")
+    own = tmp_path / "own-site"
+    own.mkdir()
+    (own / "sitecustomize.py").write_text("print('own sitecustomize ran')\n")
+    done = subprocess.run([sys.executable, "-c", REDIRECTED], capture_output=True, text=True, env={
+        "PATH": "/usr/bin:/bin", "SAGEMAKER_BASE_DIR": str(tree),
+        "PYTHONPATH": f"{path_redirect.FOLDER}:{own}"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "own sitecustomize ran", "from the tree", "[b'a.txt']", "True True",
+        "['/opt/ml/processing/output/deep/c.txt']",  # glob answers in the script's own terms
+        "from the tree"]
+    assert (tree / "processing" / "output" / "deep" / "c.txt").read_text() == "from the tree\n"
+
+
+def test_without_a_tree_elsewhere_nothing_moves(tmp_path):
+    import subprocess
+
+    from framework_sdk.local import path_redirect
+
+    done = subprocess.run([sys.executable, "-c", "import builtins, os; print(hasattr(builtins.open, '__wrapped__'), "
+                           "hasattr(os.stat, '__wrapped__'))"], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": path_redirect.FOLDER,
+                               "SAGEMAKER_BASE_DIR": "/opt/ml"})
+    assert done.stdout.split() == ["False", "False"]  # the real functions: nothing wrapped
