@@ -55,10 +55,11 @@ def lint(args):
 
 
 def test(args):
-    """Run lint, then the whole test suite: unit tier, then integration tier (with a real Docker engine)."""
+    """Run lint, then the whole test suite: unit tier, integration tier (with a real Docker engine), then the wheel
+    tier."""
     lint([])
     run([str(PY), str(ROOT / "scripts" / "setup_test_host.py")])
-    result = subprocess.run([str(PY), "-m", "pytest", "-ra", "tests/unit", "tests/integ", *args], cwd=ROOT)
+    result = subprocess.run([str(PY), "-m", "pytest", "-ra", "tests/unit", "tests/integ", "tests/wheel", *args], cwd=ROOT)
     sys.exit(result.returncode)
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 PIDFILE = Path("/var/run/docker.pid")
 LOG = Path("/var/log/dockerd-framework-sdk.log")
 WAIT_SECONDS = 90
-MPI_REQUIREMENTS = Path(__file__).resolve().parents[1] / "containers" / "chainer" / "requirements-mpi.txt"
+MPI_REQUIREMENTS = (Path(__file__).resolve().parents[1] / "src" / "framework_sdk" / "images" / "chainer"
+                    / "requirements-mpi.txt")
 APT_PACKAGES = [
     "docker.io",        # the engine for the docker backend and the images
     "debootstrap",      # a local base image where no registry is reachable
@@ -30,6 +31,8 @@ APT_PACKAGES = [
     "wrk",              # the serving benchmark's load generator
     "docker-compose",   # the SageMaker Python SDK v2's local mode (contract test, local-mode benchmark)
     "chromium",         # headless browser: the typed mode's /docs page renders offline
+    "docker-registry",  # the Docker registry v2 API on a loopback port: `images push` tests push to it
+    "apache2-utils",    # htpasswd: that registry's basic auth, with the credentials of an ECR token
 ]
 
 

@@ -54,7 +54,7 @@ def _aws_test_clients():
 
     boto = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                          region_name="us-west-2")
-    names = ("sagemaker", "sagemaker-runtime", "s3", "logs", "sts")
+    names = ("sagemaker", "sagemaker-runtime", "s3", "logs", "sts", "ecr")
     return boto, {name: boto.client(name) for name in names}
 
 
@@ -63,7 +63,7 @@ def aws_stubs(_aws_test_clients):
     """A framework_sdk Session whose clients are wrapped in botocore Stubbers.
 
     Every request the SDK sends is validated against botocore's own service model; attributes
-    ``sagemaker``, ``sagemaker_runtime``, ``s3``, ``logs``, ``sts`` are the Stubbers, ``session``
+    ``sagemaker``, ``sagemaker_runtime``, ``s3``, ``logs``, ``sts``, ``ecr`` are the Stubbers, ``session``
     the Session. Unexpected or unstubbed calls fail the test.
     """
     from types import SimpleNamespace
@@ -78,11 +78,45 @@ def aws_stubs(_aws_test_clients):
         stubber.activate()
     session = Session(boto_session=boto, sagemaker_client=clients["sagemaker"],
                       sagemaker_runtime_client=clients["sagemaker-runtime"], s3_client=clients["s3"],
-                      logs_client=clients["logs"], sts_client=clients["sts"])
+                      logs_client=clients["logs"], sts_client=clients["sts"], ecr_client=clients["ecr"])
     yield SimpleNamespace(session=session, clients=clients,
                           **{name.replace("-", "_"): stubber for name, stubber in stubbers.items()})
     for stubber in stubbers.values():
         stubber.deactivate()
+
+
+# ------------------------------------------------------------ moto's server (AWS over HTTP)
+@pytest.fixture(scope="session")
+def moto_url():
+    """A moto server process on a free loopback port (AWS over HTTP, for tests/integ); its URL."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1",
+                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ready = threading.Event()
+
+    def watch():
+        for line in server.stderr:
+            if "Running on" in line:
+                ready.set()
+        ready.set()  # the process ended: stop waiting, the check below reports it
+
+    threading.Thread(target=watch, daemon=True).start()
+    if not ready.wait(60) or server.poll() is not None:
+        server.kill()
+        pytest.fail(f"moto_server did not start on port {port} within 60 s")
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 # Concurrent test runs share the engine: each run uses its own tag on the cached image and removes only
@@ -131,10 +165,10 @@ def build_test_image(client, folder, repository, base_image):
 
 @pytest.fixture(scope="session")
 def decision_tree_image(docker_client, base_image):
-    """The bring-your-own decision-tree example image (containers/examples/decision-trees), built once a run."""
+    """The bring-your-own decision-tree example image (examples/byo-decision-trees), built once a run."""
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parents[1] / "containers" / "examples" / "decision-trees"
+    folder = Path(__file__).resolve().parents[1] / "examples" / "byo-decision-trees"
     tag = build_test_image(docker_client, folder, "fsdk-test-byo-decision-trees", base_image)
     yield tag
     if not os.environ.get("FSDK_KEEP_TEST_IMAGES"):

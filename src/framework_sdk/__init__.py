@@ -1,7 +1,8 @@
 """framework-sdk: train and serve framework scripts on AWS SageMaker or locally.
 
 Public names are imported lazily, so ``import framework_sdk`` stays cheap and pulls in
-none of boto3, botocore, docker, numpy or requests.
+none of boto3, botocore, docker, numpy or requests. ``__version__`` is the installed
+distribution's version, read from its metadata on first use.
 """
 from ._lazy import lazy_names
 
@@ -29,7 +30,10 @@ if TYPE_CHECKING:  # type checkers see the names; at run time they resolve lazil
     from .session import Session as Session
     from .transformer import Transformer as Transformer
 
-__version__ = "0.1.0"
+    __version__: str
+
+DISTRIBUTION = "framework-sdk"
+UNKNOWN_VERSION = "0+unknown"  # imported from a source tree that was never installed: no metadata
 
 _PUBLIC = {
     "Session": "session",
@@ -72,4 +76,20 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
+_public_name, __dir__ = lazy_names(__name__, _PUBLIC)
+
+
+def __getattr__(name: str) -> object:
+    if name == "__version__":
+        globals()["__version__"] = version = _installed_version()
+        return version
+    return _public_name(name)
+
+
+def _installed_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return UNKNOWN_VERSION

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import naming
+from . import naming, sdk_v1
 from .estimator import EstimatorBase
 from .exceptions import ConfigurationError, UnexpectedStatusException, WaitTimeoutError
 from .inputs import input_data_config
@@ -44,6 +44,7 @@ def _short_name(arn_or_name: str) -> str:
 class AlgorithmEstimator(EstimatorBase):
     """Train with a SageMaker algorithm resource (yours, or one from AWS Marketplace)."""
 
+    @sdk_v1.accepts(sdk_v1.ESTIMATOR_RENAMED)  # this body reads instance_type and instance_count itself
     def __init__(self, algorithm_arn: str, role: str | None = None, instance_count: int | None = None,
                  instance_type: str | None = None, hyperparameters: Mapping[str, Any] | None = None,
                  **kwargs: Any) -> None:
@@ -100,6 +101,7 @@ class AlgorithmEstimator(EstimatorBase):
         algorithm["AlgorithmName"] = self.algorithm_arn
         return request
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role: str | None = None, predictor_cls: type[Predictor] | None = None,
                      env: Mapping[str, str] | None = None, name: str | None = None, **kwargs: Any) -> ModelPackage:
         """A :class:`ModelPackage` of the latest job's model, served by the algorithm's inference spec."""

@@ -5,7 +5,7 @@ One module encodes and decodes every payload so the two halves can never disagre
 =========================  ===========================================================
 ``application/x-npy``      NPY (any non-object dtype, C or Fortran order); never unpickles
 ``application/json``       JSON; numpy arrays and scalars encode as nested lists
-``text/csv``               numeric 1-D / 2-D arrays, one row per line
+``text/csv``               numeric 1-D / 2-D arrays, one record per line
 ``application/jsonlines``  one JSON value per line
 =========================  ===========================================================
 
@@ -313,8 +313,13 @@ def _as_array(value, dtype, content_type):
 # ----------------------------------------------------------------------------- CSV
 
 
-def csv_encode(data):
-    """Encode a numeric 1-D array (one line) or 2-D array (one line per row) as CSV ``bytes``."""
+def csv_encode(data, column=False):
+    """Encode a numeric 2-D array (one line per row) or 1-D array as CSV ``bytes``.
+
+    A 1-D array is one record on one line, as a request sends it; with ``column=True`` it is one
+    value per line (one prediction per record), as a model server answers, like ``numpy.savetxt``
+    in SageMaker's serving toolkits.
+    """
     import numpy as np
 
     array = np.asarray(data)
@@ -329,7 +334,7 @@ def csv_encode(data):
     elif array.dtype.kind == "f" and array.dtype.itemsize not in (2, 4, 8):
         array = array.astype(np.float64)
     if array.ndim == 1:
-        array = array.reshape(1, -1)
+        array = array.reshape(-1, 1) if column else array.reshape(1, -1)
     if array.size == 0:
         return b"" if array.shape[0] == 0 else b"\n" * array.shape[0]
     array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
@@ -412,15 +417,20 @@ def jsonlines_decode(body):
 # -------------------------------------------------------------------------- dispatch
 
 
-def encode(data, content_type):
-    """Encode ``data`` for ``content_type`` (one of :data:`SUPPORTED`) as a bytes-like object."""
+def encode(data, content_type, answer=False):
+    """Encode ``data`` for ``content_type`` (one of :data:`SUPPORTED`) as a bytes-like object.
+
+    ``answer=True`` encodes a model server's answer: a 1-D array in CSV is then one value per
+    line (one prediction per input record); in a request it is one record on one line. The
+    other formats encode both the same way (JSON Lines always writes a 1-D array's values one per line).
+    """
     kind = media_type(content_type)
     if kind == NPY:
         return npy_encode(data)
     if kind == JSON:
         return json_encode(data)
     if kind == CSV:
-        return csv_encode(data)
+        return csv_encode(data, column=answer)
     if kind == JSONLINES:
         return jsonlines_encode(data)
     raise UnsupportedContentType(content_type)

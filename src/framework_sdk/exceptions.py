@@ -80,18 +80,19 @@ class AWSError(SDKError):
 
     Attributes: ``operation_name`` (``CreateTrainingJob``), ``code`` (``ValidationException``),
     ``aws_message``, ``request`` (the parameters sent), ``advice`` and ``response`` (the parsed
-    error response, as on botocore's ``ClientError``).
+    error response, as on botocore's ``ClientError``). An ``advice`` given replaces the one the
+    code selects (local mode's errors point at local logs, not CloudWatch).
     """
 
     def __init__(self, operation_name: str, response: Mapping[str, Any] | None,
-                 request: Mapping[str, Any] | None = None) -> None:
+                 request: Mapping[str, Any] | None = None, advice: str | None = None) -> None:
         error = (response or {}).get("Error", {})
         self.operation_name = operation_name
         self.response = response
         self.request = request or {}
         self.code = error.get("Code") or "Unknown"
         self.aws_message = error.get("Message") or ""
-        self.advice = _advice(self.code, self.aws_message)
+        self.advice = advice or _advice(self.code, self.aws_message)
         subject = request_subject(self.request)
         super().__init__(f"{operation_name}{subject} failed with {self.code}: {self.aws_message} "
                          f"-> {self.advice}")

@@ -66,6 +66,11 @@ def retrieve(framework: str, version: str, py_version: str = DEFAULT_PY_VERSION,
     validate(framework, version, py_version)
     name = f"{repository(framework)}:{tag(version, processor_for(instance_type), py_version)}"
     if region and account:
-        domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-        return f"{account}.dkr.ecr.{region}.{domain}/{name}"
+        return f"{ecr_registry(region, account)}/{name}"
     return name
+
+
+def ecr_registry(region: str, account: str) -> str:
+    """The host of ``account``'s ECR registry in ``region``: ``<account>.dkr.ecr.<region>.amazonaws.com``."""
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{domain}"

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import image_uris, naming
+from . import image_uris, naming, sdk_v1
 from .exceptions import AWSError, ConfigurationError
 from .inputs import check_uri, uri_scheme
 from .jobs import is_local, resolve_session
@@ -136,6 +136,7 @@ class Model:
         self._created_name = self.name
         return self.name
 
+    @sdk_v1.accepts(removed=sdk_v1.DEPLOY_REMOVED)
     def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
                serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
                accelerator_type: str | None = None, endpoint_name: str | None = None, tags: Tags | None = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import codecs
+from . import codecs, sdk_v1
 from .exceptions import ResponseContentTypeError
 from .serializers import BytesDeserializer, IdentitySerializer
 from .session import Session
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 class Predictor:
     """``Predictor(endpoint_name, sagemaker_session=None, serializer=IdentitySerializer(), deserializer=BytesDeserializer())``."""
 
+    @sdk_v1.accepts(sdk_v1.PREDICTOR_RENAMED, sdk_v1.PREDICTOR_REMOVED)
     def __init__(self, endpoint_name: str, sagemaker_session: Session | None = None,
                  serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
                  **kwargs: Any) -> None:
@@ -44,6 +45,8 @@ class Predictor:
 
     @property
     def endpoint(self) -> str:
+        """SageMaker Python SDK v1's name of :attr:`endpoint_name` (v2 warns, as this does)."""
+        sdk_v1.warn_renamed("endpoint", "endpoint_name", what="attribute")
         return self.endpoint_name
 
     @property

@@ -1,15 +1,28 @@
 """The process backend's "images": cached virtual environments, and users' requirements on top.
 
-``framework_python(framework, version)`` builds, once, a virtual environment from the same
-pip steps (``containers/<name>/image.toml``) as the framework's Docker image, plus the
-toolkit, and returns its python. It lives under the user cache
-(``~/.cache/framework-sdk/venvs/<framework>-<version>-<hash>``), keyed by the hash of
-everything that goes into it, and a file lock keeps two jobs from building it at once.
+``framework_python(framework, version)`` returns the python of two cached parts:
+
+- the *environment* (heavy, built once): the same pip steps as the framework's Docker image
+  (the image definition's ``image.toml``) plus the toolkit's dependencies, in
+  ``~/.cache/framework-sdk/venvs/<framework>-<version>-<key>``. The key is what goes into it
+  (the steps and their files, the toolkit's dependencies, Python, platform, and whether the
+  MPI step ran), never a path, so two clones or installs of the same version share it;
+- the *toolkit layer* (cheap) on top, ``toolkit-<hash>`` inside it: a venv without pip whose
+  site-packages holds the installed framework-sdk package (:class:`framework_sdk.images.Toolkit`)
+  and a ``.pth`` that appends the environment's site-packages (:func:`layered_venv`), keyed by
+  the hash of the toolkit's files. Editing a checkout makes a new layer in a moment; the
+  environment stays.
+
+A file lock keeps two jobs from building the same thing at once; :func:`prune` deletes what
+no job used for weeks.
 
 ``user_layer(python, requirements_file)`` installs a job's ``requirements.txt`` once into a
-cached layer keyed by (environment, hash of the requirements) and returns the environment
-additions that put it in front of the environment's own packages. A requirement the
-environment already satisfies is not installed again (as ``pip install -r`` in the image
+cached layer keyed by (environment, hash of the requirements) and returns the layer's python:
+a virtual environment whose ``sys.path`` is the standard library, then the layer's
+site-packages, then every site directory of the environment, in its order, as in an image
+after ``pip install -r`` (never ``PYTHONPATH``, which Python searches before the standard
+library, so a requirement shipping ``typing.py`` would replace the real one). A requirement
+the environment already satisfies is not installed again (as ``pip install -r`` in the image
 would leave it), so a layer never shadows, say, the image's numpy with another one.
 
 ``folder_python(image)`` builds, once, the environment of a bring-your-own image folder
@@ -27,7 +40,8 @@ import sys
 import time
 from pathlib import Path
 
-from framework_sdk import __version__, images
+from framework_sdk import images
+from framework_sdk.exceptions import SDKError
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +49,14 @@ CACHE_ENV = "FRAMEWORK_SDK_CACHE_DIR"
 LOCK_TIMEOUT = 3600  # seconds to wait for another process building the same environment
 PIP_TIMEOUT = 3600  # seconds one pip step may take (mpi4py compiles for minutes)
 COMPLETE = ".complete"
-TOOLKIT_PTH = "framework-sdk-toolkit.pth"
+LAST_USED = ".last-used"
+TOOLKIT_LAYER = "toolkit-"
 LAYER_PTH = "framework-sdk-environment.pth"
+ENVIRONMENT_DAYS = 30  # an environment no job used for this long is deleted (rebuilt when needed again)
+TOOLKIT_LAYER_DAYS = 7  # the same for a toolkit layer (an old checkout's code; rebuilt in a moment)
 
 
-class BuildError(RuntimeError):
+class BuildError(SDKError, RuntimeError):
     """An environment could not be built; the message names the failing step and shows its output."""
 
 
@@ -57,55 +74,134 @@ def python_in(environment):
     return environment / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def toolkit_source():
-    """The ``src`` folder holding this toolkit when it runs from a source tree, else None."""
-    src = Path(images.__file__).resolve().parents[1]
-    return src if src.name == "src" and (src.parent / "pyproject.toml").is_file() else None
+def environment_key(spec, with_mpi, toolkit_requirements=None):
+    """Hash of what an environment is made from: pip steps and their files, toolkit dependencies, Python, MPI.
 
-
-def environment_key(spec, with_mpi):
-    """Hash of everything an environment is made from: pip steps, their files, toolkit, Python."""
-    digest = hashlib.sha256()
+    ``toolkit_requirements`` defaults to the installed toolkit's. No path and no toolkit code
+    goes in: the toolkit is a layer on top (:func:`framework_python`).
+    """
+    if toolkit_requirements is None:
+        toolkit_requirements = images.toolkit_requirements()
     parts = [
         json.dumps([[step.requirements, list(step.args), step.needs] for step in spec.pip_steps]),
         *(path.read_text() for path in spec.requirement_files()),
-        images.toolkit_requirements(),
-        __version__,
-        str(toolkit_source() or ""),
+        toolkit_requirements,
         f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}",
         f"{sys.platform}-{platform.machine()}",
         f"mpi={with_mpi}",
     ]
-    for part in parts:
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
+    return _digest(parts)
+
+
+def mpi_status(spec):
+    """``(with_mpi, why)``: whether the pip steps that need a program (Open MPI's ``mpicc``) run here, and why.
+
+    ``why`` is empty for an image with no such step.
+    """
+    found = {step.needs: shutil.which(step.needs) for step in spec.pip_steps if step.needs}
+    missing = [name for name, path in found.items() if not path]
+    if not found:
+        return True, ""
+    if missing:
+        return False, f"without MPI: no {', '.join(missing)} on PATH"
+    return True, "with MPI: " + ", ".join(f"{name} found at {path}" for name, path in found.items())
 
 
 def framework_python(framework, version):
-    """The python of the cached environment for ``framework`` ``version``, built on first use."""
+    """The python of the cached environment for ``framework`` ``version`` with this toolkit, built on first use."""
     spec = images.find_spec(framework, version)
-    with_mpi = all(shutil.which(step.needs) for step in spec.pip_steps if step.needs)
-    root = cache_dir() / "venvs" / f"{framework}-{version}-{environment_key(spec, with_mpi)}"
-    python = python_in(root)
+    toolkit = images.Toolkit.installed()
+    with_mpi, why = mpi_status(spec)
+    key = environment_key(spec, with_mpi, toolkit.requirements_text())
+    root = cache_dir() / "venvs" / f"{framework}-{version}-{key}"
+    built = _build_once(root, lambda: _build_environment(spec, root),
+                        f"the {framework} {version} environment{f' ({why})' if why else ''}",
+                        {"framework": framework, "version": version, "mpi": with_mpi})
+    layer = root / f"{TOOLKIT_LAYER}{toolkit.digest()[:16]}"
+    built = _build_once(layer, lambda: _build_toolkit_layer(python_in(root), toolkit, layer),
+                        f"the framework-sdk {toolkit.version} toolkit layer",
+                        {"toolkit": toolkit.version, "package_dir": str(toolkit.package_dir)}) or built
+    log.info("using the %s %s environment %s%s with the framework-sdk %s toolkit layer %s", framework, version,
+             key, f" ({why})" if why else "", toolkit.version, layer.name[len(TOOLKIT_LAYER):])
+    _mark_used(root)
+    _mark_used(layer)
+    if built:
+        prune()
+    return python_in(layer)
+
+
+def layered_venv(base_python, venv_dir, log_root):
+    """Make ``venv_dir`` a venv without pip on top of ``base_python``'s environment; its python.
+
+    A ``.pth`` in its site-packages appends the environment's site-packages (and, through their
+    own ``.pth`` files, whatever those append), so what the layer holds comes first and the
+    environment's packages, pip included, after. Steps log to ``log_root/build.log``.
+    """
+    _run([str(base_python), "-m", "venv", "--without-pip", str(venv_dir)], log_root, "create the layer")
+    paths = _run([str(base_python), "-c", "import site; print('\\n'.join(site.getsitepackages()))"],
+                 log_root, "read the environment's site-packages").splitlines()
+    python = python_in(venv_dir)
+    (_site_packages(python) / LAYER_PTH).write_text(
+        "".join(f"import site; site.addsitedir({path!r})\n" for path in paths))
+    return python
+
+
+def _build_toolkit_layer(base_python, toolkit, layer):
+    """The toolkit's package files and a ``.dist-info`` in a layer on top of the environment of ``base_python``."""
+    layer.mkdir(parents=True)
+    site_packages = _site_packages(layered_venv(base_python, layer, layer))
+    for name, path in toolkit.files():
+        target = site_packages / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    for name, text in toolkit.dist_info():
+        target = site_packages / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def _build_once(root, build, what, marker):
+    """Run ``build()`` to make ``root`` unless it is complete (another process may be building it); True if built."""
     if (root / COMPLETE).is_file():
-        return python
+        return False
     with _lock(root):
         if (root / COMPLETE).is_file():  # another process built it while we waited
-            return python
+            return False
         if root.exists():
             log.info("removing %s: an earlier build of it did not finish", root)
             shutil.rmtree(root)
         started = time.monotonic()
-        log.info("building the %s %s environment in %s (once; later jobs reuse it)", framework, version, root)
-        _build_environment(spec, root)
-        source = toolkit_source()
-        (root / COMPLETE).write_text(json.dumps({"framework": framework, "version": version,
-                                                 "toolkit_source": str(source) if source else None,
-                                                 "seconds": round(time.monotonic() - started, 1)}))
-        log.info("built the %s %s environment in %.0f s", framework, version, time.monotonic() - started)
-    prune()
-    return python
+        log.info("building %s in %s (once; later jobs reuse it)", what, root)
+        build()
+        seconds = time.monotonic() - started
+        (root / COMPLETE).write_text(json.dumps({**marker, "seconds": round(seconds, 1)}))
+        log.info("built %s in %.0f s", what, seconds)
+    return True
+
+
+def _mark_used(root):
+    """Record that a job uses ``root`` now (:func:`prune` deletes what no job used for long)."""
+    try:
+        (root / LAST_USED).touch()
+    except OSError as error:  # a read-only cache still runs jobs
+        log.debug("cannot mark %s as used: %s", root, error)
+
+
+def _last_used(root):
+    for name in (LAST_USED, COMPLETE):
+        try:
+            return (root / name).stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
+
+
+def _digest(parts):
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def folder_key(image, interpreter):
@@ -137,40 +233,40 @@ def folder_python(image, interpreter=None):
     """
     interpreter = interpreter or sys.executable
     root = cache_dir() / "venvs" / f"image-{image.name}-{folder_key(image, interpreter)}"
-    python = python_in(root)
-    if (root / COMPLETE).is_file():
-        return python
-    with _lock(root):
-        if (root / COMPLETE).is_file():
-            return python
-        if root.exists():
-            log.info("removing %s: an earlier build of it did not finish", root)
-            shutil.rmtree(root)
-        started = time.monotonic()
-        log.info("building the environment of image folder %s in %s (once; later runs reuse it)",
-                 image.folder, root)
-        _build_environment(image, root, toolkit=False, interpreter=interpreter)
-        (root / COMPLETE).write_text(json.dumps({"image_folder": str(Path(image.folder).resolve()),
-                                                 "seconds": round(time.monotonic() - started, 1)}))
-        log.info("built the environment of %s in %.0f s", image.folder, time.monotonic() - started)
-    prune()
-    return python
+    built = _build_once(root, lambda: _build_environment(image, root, toolkit_dependencies=False,
+                                                         interpreter=interpreter),
+                        f"the environment of image folder {image.folder}",
+                        {"image_folder": str(Path(image.folder).resolve())})
+    _mark_used(root)
+    if built:
+        prune()
+    return python_in(root)
 
 
-def prune():
-    """Delete environments whose toolkit source tree or image folder is gone, and their layers."""
+def prune(now=None):
+    """Delete what no job will use again, with the users' requirement layers on top of it; the paths deleted.
+
+    That is: environments no job used for ENVIRONMENT_DAYS, toolkit layers no job used for
+    TOOLKIT_LAYER_DAYS (both are rebuilt if a job needs them again), environments of image
+    folders (or, made by earlier versions, of source trees) that no longer exist, and
+    requirement layers whose environment is gone.
+    """
+    now = time.time() if now is None else now
     removed = []
     for marker in cache_dir().glob(f"venvs/*/{COMPLETE}"):
-        data = _read_json(marker)
-        source = data.get("toolkit_source") or data.get("image_folder")
-        if source and not Path(source).is_dir():
-            removed.append(marker.parent)
+        root, data = marker.parent, _read_json(marker)
+        source = data.get("image_folder") or data.get("toolkit_source")
+        if (source and not Path(source).is_dir()) or _last_used(root) < now - ENVIRONMENT_DAYS * 86400:
+            removed.append(root)
+            continue
+        removed += [layer.parent for layer in root.glob(f"{TOOLKIT_LAYER}*/{COMPLETE}")
+                    if _last_used(layer.parent) < now - TOOLKIT_LAYER_DAYS * 86400]
     for marker in cache_dir().glob(f"layers/*/{COMPLETE}"):
         python = Path(_read_json(marker).get("python", ""))
         if any(folder in python.parents for folder in removed) or not python.parent.is_dir():
             removed.append(marker.parent)
     for folder in removed:
-        log.info("removing %s: the source tree it was built for is gone", folder)
+        log.info("removing %s: no job used it for long, or what it was built for is gone", folder)
         shutil.rmtree(folder, ignore_errors=True)
         Path(f"{folder}.lock").unlink(missing_ok=True)
     return removed
@@ -183,7 +279,7 @@ def _read_json(path):
         return {}
 
 
-def _build_environment(spec, root, toolkit=True, interpreter=None):
+def _build_environment(spec, root, toolkit_dependencies=True, interpreter=None):
     root.mkdir(parents=True)
     _run([interpreter or sys.executable, "-m", "venv", str(root)], root, "create the virtual environment")
     python = python_in(root)
@@ -194,30 +290,26 @@ def _build_environment(spec, root, toolkit=True, interpreter=None):
                         step.needs, step.requirements, spec.name)
             continue
         _run([str(python), "-m", "pip", *step.command(spec.folder)], root, f"install {step.requirements}")
-    if not toolkit:
-        return
-    toolkit_requirements = root / "toolkit-requirements.txt"
-    toolkit_requirements.write_text(images.toolkit_requirements())
-    _run([str(python), "-m", "pip", "install", "-r", str(toolkit_requirements)], root,
-         "install the toolkit's dependencies")
-    source = toolkit_source()
-    if source:  # run the toolkit from this source tree, as an editable install does
-        (_site_packages(python) / TOOLKIT_PTH).write_text(f"{source}\n")
-    else:
-        _run([str(python), "-m", "pip", "install", "--no-deps", f"framework-sdk=={__version__}"], root,
-             "install the toolkit")
+    if toolkit_dependencies:  # the toolkit itself goes into a layer on top (_build_toolkit_layer)
+        requirements = root / "toolkit-requirements.txt"
+        requirements.write_text(images.toolkit_requirements())
+        _run([str(python), "-m", "pip", "install", "-r", str(requirements)], root,
+             "install the toolkit's dependencies")
+
+
+LAYER_LAYOUT = "venv-after-stdlib-2"  # part of a layer's key: a layer of another layout is never reused
 
 
 def user_layer(python, requirements_file):
-    """Install ``requirements_file`` once for the environment of ``python``; its env additions.
+    """Install ``requirements_file`` once on top of the environment of ``python``; the layer's python.
 
-    Returns ``{"PYTHONPATH": <layer>, "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}``: prepend
-    the PYTHONPATH to any the job already has. A second call with the same environment and
-    the same requirements installs nothing.
+    The job runs that python instead of ``python``: it sees the standard library first, then
+    what the layer installed, then everything ``python`` sees. A second call with the same
+    environment and the same requirements installs nothing.
     """
     python, requirements_file = Path(python).absolute(), Path(requirements_file)
     content = requirements_file.read_bytes()
-    key = hashlib.sha256(str(python).encode() + b"\0" + content).hexdigest()[:16]
+    key = hashlib.sha256(f"{LAYER_LAYOUT}\0{python}\0".encode() + content).hexdigest()[:16]
     root = cache_dir() / "layers" / key
     overlay = root / "venv"
     if not (root / COMPLETE).is_file():
@@ -232,18 +324,34 @@ def user_layer(python, requirements_file):
                 (root / COMPLETE).write_text(json.dumps({"python": str(python), "requirements": str(requirements_file)}))
     else:
         log.info("requirements in %s already installed (cached layer %s)", requirements_file, root)
-    return {"PYTHONPATH": str(_site_packages(python_in(overlay))), "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
+    return python_in(overlay)
+
+
+# The lower interpreter's sys.path with (-I) and without (-I -S) its site directories: what the
+# first has beyond the second are its site directories, in order (its own site-packages, those
+# its .pth files add, those of a lower environment when it is itself a layer).
+_SYS_PATH = "import json, sys; print(json.dumps(sys.path))"
+
+
+def site_directories(python):
+    """Every ``sys.path`` entry of ``python`` after the standard library, in its order (no PYTHONPATH, no user site)."""
+    with_site = json.loads(_probe([str(python), "-I", "-c", _SYS_PATH]))
+    standard = set(json.loads(_probe([str(python), "-I", "-S", "-c", _SYS_PATH])))
+    return [entry for entry in with_site if entry not in standard]
+
+
+def _probe(command):
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
 
 
 def _build_layer(python, requirements_file, overlay, root):
-    # An overlay venv whose .pth appends the environment's own site-packages: pip, run for the
-    # overlay's interpreter, sees what the environment already has, leaves it alone, and puts
-    # only what is missing (or a version the user pinned) into the overlay.
+    # An overlay venv whose .pth appends the environment's site directories after its own:
+    # pip, run for the overlay's interpreter, sees what the environment already has, leaves
+    # it alone, and puts only what is missing (or a version the user pinned) into the overlay.
+    # site.addsitedir also runs the .pth files of each directory (editable installs' finders).
     _run([str(python), "-m", "venv", "--without-pip", str(overlay)], root, "create the layer")
-    paths = _run([str(python), "-c", "import site; print('\\n'.join(site.getsitepackages()))"],
-                 root, "read the environment's site-packages").splitlines()
     (_site_packages(python_in(overlay)) / LAYER_PTH).write_text(
-        "".join(f"import site; site.addsitedir({path!r})\n" for path in paths))
+        "".join(f"import site; site.addsitedir({path!r})\n" for path in site_directories(python)))
     _run([str(python), "-m", "pip", "--python", str(python_in(overlay)), "install", "-r", str(requirements_file.name)],
          root, f"install {requirements_file}", cwd=requirements_file.parent)
 

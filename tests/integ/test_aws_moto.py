@@ -21,10 +21,6 @@ import hashlib
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import threading
 import time
 
 import numpy as np
@@ -43,34 +39,6 @@ MB = 1024 * 1024
 
 class Toy(Framework):
     _framework_name = "chainer"
-
-
-@pytest.fixture(scope="session")
-def moto_url():
-    """A moto server process on a free loopback port; its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1",
-                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    ready = threading.Event()
-
-    def watch():
-        for line in server.stderr:
-            if "Running on" in line:
-                ready.set()
-        ready.set()  # the process ended: stop waiting, the check below reports it
-
-    threading.Thread(target=watch, daemon=True).start()
-    if not ready.wait(60) or server.poll() is not None:
-        server.kill()
-        pytest.fail(f"moto_server did not start on port {port} within 60 s")
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
 
 
 @pytest.fixture

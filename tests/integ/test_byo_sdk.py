@@ -1,7 +1,7 @@
 """The decision-tree bring-your-own image through the SDK in local mode, on both backends: fit, batch
 transform, deploy, predict.
 
-docker runs the image built from containers/examples/decision-trees; process runs the same folder
+docker runs the image built from examples/byo-decision-trees; process runs the same folder
 without Docker, found by the ``tag`` in its image.toml (``LocalSession(image_folders=[...])``).
 """
 from pathlib import Path
@@ -12,7 +12,7 @@ from framework_sdk import CSVDeserializer, CSVSerializer, Estimator, LocalSessio
 
 from test_byo import iris_like
 
-FOLDER = Path(__file__).resolve().parents[2] / "containers" / "examples" / "decision-trees"
+FOLDER = Path(__file__).resolve().parents[2] / "examples" / "byo-decision-trees"
 
 
 def processes_under(folder):

@@ -159,3 +159,65 @@ def test_requirement_images_of_an_older_image_are_pruned(python_image, docker_cl
         for image in (second, second_base):
             if image:
                 docker_client.images.remove(image, force=True)
+
+
+HIJACK = '''import sys
+
+def main():  # its console scripts `train` and `serve`, as sagemaker-containers installs them
+    print("the requirement's own entry point ran", flush=True)
+    sys.exit(3)
+'''
+
+
+@pytest.fixture(params=["python_image", "chainer_image"])
+def hijacking_requirement(request, tmp_path, docker_client):
+    """A framework image holding a wheel (at a path inside the image) that installs ``train`` and
+    ``serve`` console scripts, and a code folder whose ``requirements.txt`` names it."""
+    import io
+    import tarfile
+
+    from wheels import write_wheel
+
+    framework_image = request.getfixturevalue(request.param)
+    wheel = write_wheel(tmp_path, "fsdk-test-hijack", {"fsdk_test_hijack": HIJACK},
+                        scripts={"train": "fsdk_test_hijack:main", "serve": "fsdk_test_hijack:main"})
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        dockerfile = f"FROM {framework_image}\nCOPY {wheel.name} /opt/fsdk-test-wheels/\n".encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+        tar.add(wheel, arcname=wheel.name)
+    tag = f"fsdk-test-requirements-hijack:{uuid.uuid4().hex[:12]}"
+    docker_client.images.build(fileobj=io.BytesIO(context.getvalue()), custom_context=True, tag=tag, rm=True)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text('print("the toolkit ran train.py", flush=True)\n')
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return None\n\n"
+                                       "def predict_fn(data, model):\n    return [[2.0] for _ in data]\n")
+    (code / "requirements.txt").write_text(f"/opt/fsdk-test-wheels/{wheel.name}\n")
+    derived = requirement_images.tag_for(docker_client.images.get(tag).id, (code / "requirements.txt").read_bytes())
+    yield tag, code
+    for image in (derived, tag):
+        try:
+            docker_client.images.remove(image, force=True)
+        except Exception:
+            pass
+
+
+def test_a_requirement_never_replaces_the_containers_train_and_serve(session, hijacking_requirement, tmp_path,
+                                                                      capsys):
+    image, code = hijacking_requirement
+    trainer = Script("train.py", source_dir=str(code), image_uri=image, instance_type="local", instance_count=1,
+                     sagemaker_session=session, output_path=f"file://{tmp_path}/models",
+                     base_job_name="fsdk-test-requirements")
+    trainer.fit()
+    out = capsys.readouterr().out
+    assert "Successfully installed fsdk-test-hijack-1.0" in out  # its console scripts are in the venv's bin
+    assert "the toolkit ran train.py" in out and "the requirement's own entry point ran" not in out
+    predictor = trainer.create_model(entry_point="inference.py", source_dir=str(code)).deploy(
+        initial_instance_count=1, instance_type="local", serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    try:
+        assert predictor.predict([[1]]) == [["2.0"]]
+    finally:
+        predictor.delete_endpoint()

@@ -319,3 +319,36 @@ def test_another_session_of_this_process_attaches_and_invokes(session, work):
         assert [float(row[0]) for row in predictor.predict([[1, 0]])] == pytest.approx([2.0])
     finally:
         predictor.delete_endpoint()
+
+
+def test_a_local_endpoints_error_points_at_its_local_log(session, work):
+    import io
+    import threading
+
+    trainer = script(session, work, instance_count=1)
+    trainer.fit({"train": f"file://{work}/data"}, logs=False)
+    predictor = trainer.create_model(entry_point="inference.py", source_dir=str(work / "code")).deploy(
+        initial_instance_count=1, instance_type="local", serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    try:
+        with pytest.raises(Exception, match="ModelError") as failure:
+            predictor.predict([[1, 2, 3]])  # three values for a model of two weights: predict_fn raises
+        message = str(failure.value)
+        assert "CloudWatch" not in message
+        assert f"session.logs_for_endpoint({predictor.endpoint_name!r}) prints it" in message
+        logged = threading.Event()  # the traceback reaches the log book through the server's output pipe
+
+        def watch():
+            for line in session.sagemaker_client.endpoints[predictor.endpoint_name].servers.logs.follow():
+                if "ValueError" in line:
+                    return logged.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        assert logged.wait(30)
+        out = io.StringIO()
+        lines = session.logs_for_endpoint(predictor.endpoint_name, out=out)
+        assert any(line.startswith("algo-1 | ") and "ValueError" in line for line in lines)
+        assert out.getvalue() == "".join(line + "\n" for line in lines)
+    finally:
+        predictor.delete_endpoint()
+    with pytest.raises(LocalModeError, match="no local endpoint of that name runs on this machine"):
+        session.logs_for_endpoint("fsdk-no-such-endpoint")

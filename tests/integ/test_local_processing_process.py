@@ -17,7 +17,7 @@ from framework_sdk.exceptions import UnexpectedStatusException
 from framework_sdk.processing import FrameworkProcessor, ProcessingInput, ProcessingJob, ProcessingOutput, ScriptProcessor
 
 IMAGE = "framework-sdk-python:3.11-cpu-py3"
-EXAMPLES = Path(__file__).resolve().parents[2] / "containers" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 # A preprocessing script as SageMaker's examples write them: paths come from its arguments (defaults: /opt/ml/...).
 PREPROCESS = '''
@@ -323,7 +323,7 @@ def test_s3_inputs_and_outputs_through_a_local_s3_server(s3_server, session, wor
 
 
 def test_an_image_folder_runs_the_script_in_its_own_environment(work, capsys):
-    folder = EXAMPLES / "decision-trees"
+    folder = EXAMPLES / "byo-decision-trees"
     (work / "code" / "which.py").write_text(textwrap.dedent('''
         import sys, sklearn
         print("REPORT {\\"host\\": \\"algo-1\\", \\"prefix\\": \\"%s\\"}" % sys.prefix, flush=True)

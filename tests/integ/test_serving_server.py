@@ -176,3 +176,32 @@ def test_submit_directory_tarball_and_program(tmp_path):
         server.wait_ready()
         status, _, body = server.invoke(json.dumps([[1.0] * 16]), codecs.JSON)
         assert status == 200 and len(json.loads(body)[0]) == 3
+
+
+LABELS = "def model_fn(model_dir):\n    return None\n\ndef predict_fn(data, model):\n    return data.argmax(axis=1)\n"
+
+
+def test_a_one_dimensional_csv_answer_is_one_value_per_line(tmp_path):
+    """As numpy.savetxt writes it in SageMaker's model servers: one label per input row, each on its line."""
+    import io
+
+    from framework_sdk.serializers import CSVDeserializer, CSVSerializer
+
+    write_model(tmp_path, code=LABELS)
+    with ServerProcess(tmp_path, workers=1) as server:
+        server.wait_ready()
+        rows = CSVSerializer().serialize([[0, 1, 0], [0, 0, 1], [1, 0, 0]])
+        status, headers, body = server.invoke(rows, codecs.CSV, codecs.CSV)
+        assert (status, headers["content-type"], body) == (200, codecs.CSV, b"1\n2\n0\n")
+        assert CSVDeserializer().deserialize(io.BytesIO(body), codecs.CSV) == [["1"], ["2"], ["0"]]
+        one_record = CSVSerializer().serialize([0, 0, 1])  # the client still sends a 1-D list as one record
+        assert one_record == b"0,0,1\n"
+        assert server.invoke(one_record, codecs.CSV, codecs.CSV)[2] == b"2\n"
+
+
+def test_batch_transform_keeps_a_single_records_vector_on_one_line(tmp_path):
+    write_model(tmp_path, code=LABELS.replace("data.argmax(axis=1)", "data[0] * 2"))
+    with ServerProcess(tmp_path, workers=1, SAGEMAKER_BATCH="true") as server:
+        server.wait_ready()
+        assert server.invoke(b"1,2,3\n", codecs.CSV)[2] == b"2.0,4.0,6.0\n"
+        assert server.invoke(b"1,2,3\n", codecs.CSV, codecs.CSV)[2] == b"2.0,4.0,6.0\n"

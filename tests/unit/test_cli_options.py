@@ -4,8 +4,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from framework_sdk import cli
-from framework_sdk.cli import main
+from framework_sdk.cli import frameworks, main, options, predict
 from framework_sdk.local import registry
 
 
@@ -48,10 +47,10 @@ def test_the_top_level_help_lists_every_command():
 
 
 def test_hyperparameters_are_json_where_they_parse():
-    pairs = cli._pairs(["epochs=3", "lr=0.5", "flag=true", "layers=[1, 2]", "name=resnet", "empty=", "eq=a=b"],
-                       "--hp")
-    assert cli._json_values(pairs) == {"epochs": 3, "lr": 0.5, "flag": True, "layers": [1, 2], "name": "resnet",
-                                       "empty": "", "eq": "a=b"}
+    pairs = options._pairs(["epochs=3", "lr=0.5", "flag=true", "layers=[1, 2]", "name=resnet", "empty=",
+                            "eq=a=b"], "--hp")
+    assert options._json_values(pairs) == {"epochs": 3, "lr": 0.5, "flag": True, "layers": [1, 2],
+                                           "name": "resnet", "empty": "", "eq": "a=b"}
 
 
 def test_a_value_without_equals_is_a_usage_error():
@@ -61,29 +60,29 @@ def test_a_value_without_equals_is_a_usage_error():
 
 def test_channels_name_uri_or_bare_paths(state):
     (state / "data").mkdir()
-    assert cli._channels(["train=data", "test=s3://bucket/test", "file:///x=1/y"]) == {
+    assert options._channels(["train=data", "test=s3://bucket/test", "file:///x=1/y"]) == {
         "train": f"file://{state}/data", "test": "s3://bucket/test", "training": "file:///x=1/y"}
     with pytest.raises(Exception, match="no such file or folder"):
-        cli._channels(["train=missing"])
+        options._channels(["train=missing"])
 
 
 def test_content_types_guessed_from_files_and_folders(state):
     (state / "batch").mkdir()
     (state / "batch" / "a.csv").write_text("1\n")
     (state / "batch" / "b.csv").write_text("2\n")
-    assert cli._guess_content_type(state / "batch") == "text/csv"
+    assert options._guess_content_type(state / "batch") == "text/csv"
     (state / "batch" / "c.json").write_text("[]")
-    assert cli._guess_content_type(state / "batch") is None  # mixed: no guess
-    assert cli._guess_content_type("x.npy") == "application/x-npy"
-    assert cli._guess_content_type("x.bin") is None
+    assert options._guess_content_type(state / "batch") is None  # mixed: no guess
+    assert options._guess_content_type("x.npy") == "application/x-npy"
+    assert options._guess_content_type("x.bin") is None
 
 
 def test_framework_version_defaults_to_the_newest(monkeypatch):
     from framework_sdk import image_uris
 
     monkeypatch.setitem(image_uris.FRAMEWORKS, "toyfw", {"1.9.0": ("py3",), "1.10.0": ("py3",), "1.2": ("py3",)})
-    assert cli._framework_version("toyfw", None) == "1.10.0"
-    assert cli._framework_version("toyfw", "1.2") == "1.2"
+    assert frameworks._framework_version("toyfw", None) == "1.10.0"
+    assert frameworks._framework_version("toyfw", "1.2") == "1.2"
 
 
 def test_a_framework_needs_an_entry_point():
@@ -104,15 +103,15 @@ def test_predict_names_the_running_endpoints_when_one_is_unknown(state):
         assert "no local endpoint named 'no-such-endpoint'" in result.output and "fraud-model" in result.output
         listed = invoke("endpoints")
         assert "fraud-model" in listed.output and "http://127.0.0.1:9" in listed.output
-        assert cli._invocations_url("fraud-model") == "http://127.0.0.1:9/invocations"
+        assert predict._invocations_url("fraud-model") == "http://127.0.0.1:9/invocations"
     finally:
         registry.unregister("fraud-model")
     assert registry.lookup("fraud-model") is None
 
 
 def test_urls_are_used_as_given():
-    assert cli._invocations_url("http://host:8080") == "http://host:8080/invocations"
-    assert cli._invocations_url("http://host:8080/invocations/") == "http://host:8080/invocations"
+    assert predict._invocations_url("http://host:8080") == "http://host:8080/invocations"
+    assert predict._invocations_url("http://host:8080/invocations/") == "http://host:8080/invocations"
 
 
 def test_registry_drops_entries_of_processes_that_are_gone(state):

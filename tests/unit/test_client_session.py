@@ -181,7 +181,7 @@ def test_host_names_from_stream_names():
 
 
 def test_upload_progress_line_only_on_a_terminal(capsys):
-    from framework_sdk.session import _Progress
+    from framework_sdk.session.s3 import _Progress
 
     shown = _Progress(4 * 1024 * 1024, "upload s3://b/k", enabled=True)
     shown(2 * 1024 * 1024)

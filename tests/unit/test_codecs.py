@@ -151,6 +151,15 @@ def test_csv_one_dimensional_is_one_line_and_decodes_two_dimensional():
     assert codecs.csv_decode(b"1,2,3\n").shape == (1, 3)
 
 
+def test_csv_answers_write_a_one_dimensional_prediction_one_value_per_line():
+    labels = np.array([1, 2, 0])
+    assert codecs.csv_encode(labels, column=True) == b"1\n2\n0\n"  # as numpy.savetxt writes it
+    assert codecs.encode(labels, "text/csv", answer=True) == b"1\n2\n0\n"
+    assert codecs.encode(labels, "text/csv") == b"1,2,0\n"  # a request: one record
+    assert codecs.encode(np.array([[1, 2]]), "text/csv", answer=True) == b"1,2\n"
+    assert codecs.encode(labels, codecs.JSONLINES, answer=True) == codecs.encode(labels, codecs.JSONLINES)
+
+
 def test_csv_float32_and_non_finite_values():
     array = np.array([[0.1, np.nan], [np.inf, -np.inf]], dtype="f4")
     decoded = codecs.csv_decode(codecs.csv_encode(array), dtype="f4")

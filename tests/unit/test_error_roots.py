@@ -15,8 +15,6 @@ from framework_sdk.container.errors import ConfigurationError as ToolkitConfigur
 from framework_sdk.container.errors import ToolkitError
 from framework_sdk.exceptions import ConfigurationError, SDKError
 
-# Rebased on SDKError by the wheel work (another branch); remove from here once it is merged.
-REBASED_ELSEWHERE = {"framework_sdk.images.ImageError", "framework_sdk.venvs.BuildError"}
 # codecs is shared by both halves and imports nothing of ours: the client raises SerializationError instead.
 SHARED = {"framework_sdk.codecs.CodecError", "framework_sdk.codecs.UnsupportedContentType"}
 # A BaseException on purpose, so a handler's `except Exception` cannot swallow a timeout; it never leaves the server.
@@ -43,7 +41,7 @@ def test_every_client_error_derives_from_sdk_error():
               if not name.startswith("framework_sdk.container.")}
     assert "framework_sdk.local.errors.LocalModeError" in client  # the walk found the client's modules
     strays = sorted(name for name, cls in client.items()
-                    if not issubclass(cls, SDKError) and name not in REBASED_ELSEWHERE | SHARED)
+                    if not issubclass(cls, SDKError) and name not in SHARED)
     assert strays == []
 
 

@@ -1,12 +1,21 @@
 """Image specs, naming, labels, build-context determinism and base-image choice (no Docker)."""
+import importlib.metadata
 import io
 import re
+import shutil
+import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from framework_sdk import image_uris, images
 from framework_sdk.images import ImageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python < 3.11
+    import tomli as tomllib
 
 
 def context_members(data):
@@ -16,13 +25,13 @@ def context_members(data):
 
 @pytest.fixture
 def project(tmp_path):
-    """A minimal project tree (pyproject + src) and one image folder, to build contexts from."""
+    """An installed-looking toolkit (a package folder) and one image folder, to build contexts from."""
     root = tmp_path / "project"
-    (root / "src" / "framework_sdk" / "__pycache__").mkdir(parents=True)
-    (root / "src" / "framework_sdk" / "__init__.py").write_text("VALUE = 1\n")
-    (root / "src" / "framework_sdk" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"junk")
-    (root / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["numpy>=1.21", "orjson"]\n')
-    folder = root / "containers" / "chainer"
+    package = root / "site-packages" / "framework_sdk"
+    (package / "__pycache__").mkdir(parents=True)
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    (package / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"junk")
+    folder = root / "images" / "chainer"
     folder.mkdir(parents=True)
     (folder / "Dockerfile").write_text("FROM scratch\n")
     (folder / "requirements.txt").write_text("chainer==7.8.1\n")
@@ -30,6 +39,10 @@ def project(tmp_path):
         'framework = "chainer"\nversion = "7.8.1"\npython = "3.11"\n'
         '[[pip]]\nrequirements = "requirements.txt"\nargs = ["--no-build-isolation"]\n')
     return root
+
+
+def toolkit_of(project):
+    return images.Toolkit("9.9.9", ("numpy>=1.21", "orjson"), (), project / "site-packages" / "framework_sdk")
 
 
 def test_specs_are_named_as_image_uris_resolves_them():
@@ -77,7 +90,7 @@ def test_unknown_names_and_versions_list_what_exists():
 
 
 def test_image_toml_for_an_unknown_framework_needs_a_fixed_tag(project):
-    folder = project / "containers" / "chainer"
+    folder = project / "images" / "chainer"
     (folder / "image.toml").write_text('framework = "caffe"\nversion = "1"\npython = "3.11"\n')
     with pytest.raises(ImageError, match="unknown framework 'caffe'.*fixed `tag`"):
         images.load_spec(folder)
@@ -102,31 +115,87 @@ def test_dockerfile_runs_the_pip_steps_of_image_toml_in_order(name):
 
 
 def test_build_context_is_deterministic_and_holds_folder_toolkit_and_ca(project, tmp_path):
-    spec = images.load_spec(project / "containers" / "chainer")
-    first = images.build_context(spec, root=project)
-    (project / "src" / "framework_sdk" / "__init__.py").touch()  # a new mtime only
-    assert images.build_context(spec, root=project) == first
+    spec = images.load_spec(project / "images" / "chainer")
+    toolkit = toolkit_of(project)
+    first = images.build_context(spec, toolkit=toolkit)
+    (toolkit.package_dir / "__init__.py").touch()  # a new mtime only
+    assert images.build_context(spec, toolkit=toolkit) == first
     members = context_members(first)
     assert sorted(members) == ["Dockerfile", "build-ca.pem", "image.toml", "requirements.txt",
-                               "toolkit/pyproject.toml", "toolkit/requirements.txt",
-                               "toolkit/src/framework_sdk/__init__.py"]
+                               "toolkit/framework_sdk/__init__.py", "toolkit/pyproject.toml",
+                               "toolkit/requirements.txt"]
     assert {(m.mtime, m.uid, m.gid, m.mode) for m, _ in members.values()} == {(images.CONTEXT_MTIME, 0, 0, 0o644)}
     assert members["build-ca.pem"][1] == b""
     assert members["toolkit/requirements.txt"][1] == b"numpy>=1.21\norjson\n"
+    assert b'version = "9.9.9"' in members["toolkit/pyproject.toml"][1]
 
     bundle = tmp_path / "ca.pem"
     bundle.write_bytes(b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n")
-    assert context_members(images.build_context(spec, bundle, root=project))["build-ca.pem"][1] == bundle.read_bytes()
+    assert context_members(images.build_context(spec, bundle, toolkit=toolkit))["build-ca.pem"][1] == bundle.read_bytes()
 
-    (project / "src" / "framework_sdk" / "__init__.py").write_text("VALUE = 2\n")
-    assert images.build_context(spec, root=project) != first
+    (toolkit.package_dir / "__init__.py").write_text("VALUE = 2\n")
+    assert images.build_context(spec, toolkit=toolkit) != first
 
 
-def test_real_context_ships_the_toolkit_without_bytecode():
+def test_real_context_ships_the_installed_package_without_bytecode():
     names = context_members(images.build_context(images.find_spec("chainer", "7.8.1")))
-    assert "toolkit/src/framework_sdk/container/__main__.py" in names
+    assert "toolkit/framework_sdk/container/__main__.py" in names
+    assert "toolkit/framework_sdk/images/chainer/image.toml" in names  # the package data travels too
     assert "toolkit/pyproject.toml" in names
+    assert not [name for name in names if name.startswith("toolkit/src/")]  # never the source tree
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc") or ".egg-info" in name]
+
+
+def test_image_definitions_are_package_data_of_the_installed_package():
+    import framework_sdk
+
+    package = Path(framework_sdk.__file__).resolve().parent
+    assert images.definitions_dir() == package / "images"
+    assert {spec.folder for spec in images.image_specs()} >= {package / "images" / "chainer", package / "images" / "python"}
+
+
+def test_the_installed_toolkit_is_this_package_with_its_metadata():
+    import framework_sdk
+
+    toolkit = images.Toolkit.installed()
+    assert toolkit.package_dir == Path(framework_sdk.__file__).resolve().parent
+    assert toolkit.version == framework_sdk.__version__ == importlib.metadata.version("framework-sdk")
+    assert ("console_scripts", "framework-sdk", "framework_sdk.cli:main") in toolkit.entry_points
+    assert any(line.startswith("numpy") for line in toolkit.requirements)
+    assert not [line for line in toolkit.requirements if "extra" in line]  # test, typed, ... are extras
+
+
+def test_the_generated_pyproject_describes_the_installed_distribution():
+    toolkit = images.Toolkit.installed()
+    project = tomllib.loads(toolkit.pyproject())
+    assert project["project"]["name"] == "framework-sdk"
+    assert project["project"]["version"] == toolkit.version
+    assert project["project"]["dependencies"] == list(toolkit.requirements)
+    assert project["project"]["scripts"]["framework-sdk"] == "framework_sdk.cli:main"
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["framework_sdk*"]
+
+
+def test_two_copies_of_the_same_package_are_the_same_toolkit(project, tmp_path):
+    first = toolkit_of(project)
+    copy = tmp_path / "elsewhere" / "lib" / "framework_sdk"
+    shutil.copytree(first.package_dir, copy)
+    second = images.Toolkit(first.version, first.requirements, first.entry_points, copy)
+    assert second.digest() == first.digest() and second.files() != first.files()  # same content, other paths
+    (copy / "__pycache__" / "more.cpython-311.pyc").write_bytes(b"bytecode is not the toolkit")
+    assert second.digest() == first.digest()
+    (copy / "__init__.py").write_text("VALUE = 2\n")
+    assert second.digest() != first.digest()
+    assert images.Toolkit("9.9.10", first.requirements, (), first.package_dir).digest() != first.digest()
+
+
+def test_dist_info_names_the_distribution_and_records_its_files(project):
+    toolkit = images.Toolkit("9.9.9", ("numpy>=1.21",), (("console_scripts", "fsdk", "framework_sdk.cli:main"),),
+                             project / "site-packages" / "framework_sdk")
+    files = dict(toolkit.dist_info())
+    assert files["framework_sdk-9.9.9.dist-info/METADATA"].splitlines()[1:] == [
+        "Name: framework-sdk", "Version: 9.9.9", "Requires-Dist: numpy>=1.21"]
+    assert files["framework_sdk-9.9.9.dist-info/entry_points.txt"] == "[console_scripts]\nfsdk = framework_sdk.cli:main\n"
+    assert "framework_sdk/__init__.py,,\n" in files["framework_sdk-9.9.9.dist-info/RECORD"]
 
 
 def test_toolkit_requirements_are_the_project_dependencies():
@@ -183,8 +252,8 @@ def test_base_image_prefers_override_then_python_image_then_ours(monkeypatch):
 
 def test_no_base_and_no_debootstrap_is_an_error_naming_the_fixes(monkeypatch):
     monkeypatch.delenv(images.BASE_IMAGE_ENV, raising=False)
-    monkeypatch.setattr(images.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(images.shutil, "which", lambda name: None)
+    monkeypatch.setattr(images.base.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(images.base.shutil, "which", lambda name: None)
     client = FakeClient()
     with pytest.raises(ImageError) as caught:
         images.ensure_base_image(client)
@@ -198,9 +267,9 @@ def test_no_base_and_no_debootstrap_is_an_error_naming_the_fixes(monkeypatch):
 def test_progress_prints_a_heartbeat_while_a_step_stays_silent(monkeypatch):
     import threading
 
-    monkeypatch.setattr(images, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(images.engine, "HEARTBEAT_SECONDS", 0.05)
     lines = []
-    with images._Progress(lines.append) as progress:
+    with images.engine.Progress(lines.append) as progress:
         progress.step("  Step 10/25 : RUN python -m pip install --no-binary mpi4py -r requirements-mpi.txt")
         progress.line("  Building wheel for mpi4py (pyproject.toml): started\n")
         threading.Event().wait(0.3)  # a silent step: only the heartbeat speaks

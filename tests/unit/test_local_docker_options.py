@@ -4,6 +4,7 @@ import pytest
 
 pytest.importorskip("docker")
 
+from framework_sdk.local import cleanup
 from framework_sdk.local.backends.base import HostSpec
 from framework_sdk.local.backends.docker import LABEL, DockerBackend
 
@@ -78,7 +79,7 @@ def test_two_hosts_share_a_network_with_aliases_and_gpus(tmp_path):
     first = recorder.created[0]
     assert first["command"] == ["train"] and first["hostname"] == "algo-1" and first["init"] is True
     assert first["networking_config"] == {"fsdk-job-net": {"Aliases": ["algo-1"]}}
-    assert first["labels"] == {LABEL: "fsdk-job"}
+    assert first["labels"] == {LABEL: "fsdk-job", cleanup.OWNER_LABEL: cleanup.identity()}  # the owner finds orphans later
     assert first["device_requests"][0]["Capabilities"] == [["gpu"]]
     mounts = {m["Target"]: (m["Source"], m["ReadOnly"]) for m in first["mounts"]}
     assert mounts == {"/opt/ml": (str(tmp_path / "algo-1"), False),

@@ -9,7 +9,7 @@ from framework_sdk.local import image_folders
 from framework_sdk.local.backends.process import ProcessBackend
 from framework_sdk.local.errors import LocalModeError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "containers" / "examples" / "decision-trees"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "byo-decision-trees"
 
 
 def make(folder, dockerfile, files=(), toml=None):

@@ -201,7 +201,7 @@ class LayeringBackend(ScriptedBackend):
     def requirements_layer(self, image, requirements_file, on_line=None):
         self.layered.append((image, requirements_file.read_text()))
         on_line("installing once")
-        return "img-with-requirements", {"FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1", "PYTHONPATH": "/layer"}
+        return "img-with-requirements", {"FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
 
     def start(self, group, image, specs, **kwargs):
         self.ran.append((image, specs[0].environment))
@@ -218,7 +218,7 @@ def test_code_requirements_are_installed_once_by_the_backend(tmp_path):
     image, environment = backend.ran[0]
     assert image == "img-with-requirements" and job.describe()["AlgorithmSpecification"]["TrainingImage"] == "img"
     assert environment["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
-    assert environment["PYTHONPATH"] == "/layer:/mine"  # the layer first, the job's own kept
+    assert environment["PYTHONPATH"] == "/mine"  # the job's own, untouched: a layer is never on PYTHONPATH
     assert "[framework-sdk] installing once" in job.logs.lines
 
 

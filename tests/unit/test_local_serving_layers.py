@@ -23,7 +23,7 @@ class LayeredBackend(Backend):
 
     def requirements_layer(self, image, requirements_file, on_line=None):
         self.layered.append((image, requirements_file.read_text()))
-        return image, {"PYTHONPATH": "/layer", "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
+        return f"{image} (with the requirements layer /layer/bin/python)", {"FRAMEWORK_SDK_REQUIREMENTS_INSTALLED": "1"}
 
 
 class ImageBuildingBackend(LayeredBackend):
@@ -78,7 +78,8 @@ def test_requirements_of_the_submitted_folder_go_into_a_layer(tmp_path):
     made = servers(tmp_path, {"SAGEMAKER_SUBMIT_DIRECTORY": f"file://{code}", "PYTHONPATH": "/mine"})
     spec = made._spec("algo-1", 1, None, 8080)
     assert made.backend.layered == [("framework-sdk-python:3.11-cpu-py3", "six\n")]
-    assert spec.environment["PYTHONPATH"] == "/layer:/mine"
+    assert made.run_image == "framework-sdk-python:3.11-cpu-py3 (with the requirements layer /layer/bin/python)"
+    assert spec.environment["PYTHONPATH"] == "/mine"  # the layer is another python, never on PYTHONPATH
     assert spec.environment["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
     made._spec("algo-2", 2, None, 8081)
     assert len(made.backend.layered) == 1  # once per endpoint, not per instance

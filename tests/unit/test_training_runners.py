@@ -1,4 +1,5 @@
 """mpirun command lines, rank labels, entry point commands and failure reports (no processes run)."""
+import json
 import os
 
 import pytest
@@ -37,6 +38,33 @@ def test_mpirun_local_hosts_has_no_ssh():
     assert argv[:3] == ["mpirun", "-np", "3"] and "--oversubscribe" in argv and "--host" not in argv
     assert "plm_rsh_args" not in argv
     assert argv[-6:] == ["--hosts", "algo-1,algo-2", "--slots", "1", "--", "t"]
+
+
+def test_local_ranks_of_other_hosts_are_told_the_master_tree():
+    argv = runners.mpirun_command(env_for(), ["t"], [], local=True, python="py")
+    assert argv[argv.index("tag-rank") + 1:argv.index("--hosts")] == ["--base-dir", "/opt/ml"]
+    one_host = runners.mpirun_command(env_for(hosts=("algo-1",)), ["t"], [], local=True, python="py")
+    assert "--base-dir" not in one_host
+
+
+def test_a_rank_writes_into_the_tree_of_its_host():
+    master = Environment.from_dict({
+        "hyperparameters": {"sagemaker_program": "t.py", "sagemaker_use_mpi": "true"},
+        "resource_config": {"current_host": "algo-1", "hosts": ["algo-1", "algo-2"]},
+        "input_data_config": {"train": {}}, "base_dir": "/jobs/j/algo-1"})
+    environ = {**master.to_env_vars(), "SAGEMAKER_BASE_DIR": "/jobs/j/algo-1", "PYTHONPATH": "/jobs/j/algo-1/x",
+               "SM_HP_PATH": "/jobs/j/algo-10/kept"}
+    env = runners.host_tree_environment(environ, "/jobs/j/algo-1", "/jobs/j/algo-2")
+    assert env["SM_MODEL_DIR"] == "/jobs/j/algo-2/model"
+    assert env["SM_OUTPUT_DATA_DIR"] == "/jobs/j/algo-2/output/data"
+    assert env["SM_CHANNEL_TRAIN"] == "/jobs/j/algo-2/input/data/train"
+    assert env["SAGEMAKER_BASE_DIR"] == "/jobs/j/algo-2"
+    training_env = json.loads(env["SM_TRAINING_ENV"])
+    assert training_env["model_dir"] == "/jobs/j/algo-2/model"
+    assert training_env["current_host"] == "algo-1"  # the master's values stay, as mpirun -x gives them
+    assert env["SM_CURRENT_HOST"] == "algo-1" and env["SM_HOSTS"] == environ["SM_HOSTS"]
+    assert env["PYTHONPATH"] == "/jobs/j/algo-1/x" and env["SM_HP_PATH"] == "/jobs/j/algo-10/kept"
+    assert runners.host_tree_environment(environ, "/jobs/j/algo-1", "/jobs/j/algo-1") == environ
 
 
 def test_exported_names():

@@ -1,10 +1,13 @@
 """Process-backend environments: cache location, keys, reuse and errors (no network)."""
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import framework_sdk
 from framework_sdk import images, venvs
 
 
@@ -41,14 +44,61 @@ def test_environment_key_hashes_the_requirement_files_and_mpi(tmp_path):
     assert venvs.environment_key(spec, with_mpi=True) != key
 
 
-def test_a_finished_environment_is_reused_without_building(cache, monkeypatch):
-    spec = images.find_spec("chainer", "7.8.1")
-    with_mpi = all(venvs.shutil.which(step.needs) for step in spec.pip_steps if step.needs)
-    root = cache / "venvs" / f"chainer-7.8.1-{venvs.environment_key(spec, with_mpi)}"
+def finished(root, **marker):
+    """Mark ``root`` as a finished environment or layer (what a build leaves behind)."""
     root.mkdir(parents=True)
+    (root / venvs.COMPLETE).write_text(json.dumps(marker))
+    return root
+
+
+def chainer_environment(cache):
+    spec = images.find_spec("chainer", "7.8.1")
+    with_mpi, _ = venvs.mpi_status(spec)
+    return cache / "venvs" / f"chainer-7.8.1-{venvs.environment_key(spec, with_mpi)}"
+
+
+def test_a_finished_environment_is_reused_without_building(cache, monkeypatch):
+    root = finished(chainer_environment(cache))
+    layer = finished(root / f"toolkit-{images.Toolkit.installed().digest()[:16]}")
+    monkeypatch.setattr(venvs, "_build_environment", lambda *a: pytest.fail("rebuilt a finished environment"))
+    monkeypatch.setattr(venvs, "_build_toolkit_layer", lambda *a: pytest.fail("rebuilt a finished layer"))
+    assert venvs.framework_python("chainer", "7.8.1") == venvs.python_in(layer)
+
+
+def test_the_toolkit_is_a_layer_on_the_environment_made_without_rebuilding_it(cache, monkeypatch, tmp_path):
+    root = chainer_environment(cache)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    (venvs._site_packages(venvs.python_in(root)) / "from_the_environment.py").write_text("VALUE = 'base'\n")
     (root / venvs.COMPLETE).write_text("{}")
     monkeypatch.setattr(venvs, "_build_environment", lambda *a: pytest.fail("rebuilt a finished environment"))
-    assert venvs.framework_python("chainer", "7.8.1") == venvs.python_in(root)
+
+    python = venvs.framework_python("chainer", "7.8.1")
+    layer = python.parents[1]
+    assert layer.parent == root and layer.name == f"toolkit-{images.Toolkit.installed().digest()[:16]}"
+    probe = ("import framework_sdk, from_the_environment, importlib.metadata as m;"
+             "print(framework_sdk.__file__); print(framework_sdk.__version__, m.version('framework-sdk'));"
+             "print(from_the_environment.VALUE)")
+    out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert Path(out[0]).is_relative_to(layer)  # the toolkit is the layer's copy, not this checkout
+    assert out[1] == f"{framework_sdk.__version__} {framework_sdk.__version__}"
+    assert out[2] == "base"  # the environment's packages are seen through the layer's .pth
+    assert Path(out[0]).read_bytes() == Path(framework_sdk.__file__).read_bytes()
+
+
+def test_the_log_says_which_environment_and_whether_with_mpi(cache, monkeypatch, caplog):
+    monkeypatch.setattr(venvs, "_build_environment", lambda spec, root: root.mkdir(parents=True))
+    monkeypatch.setattr(venvs, "_build_toolkit_layer", lambda python, toolkit, layer: layer.mkdir(parents=True))
+    monkeypatch.setattr(venvs, "prune", list)
+    caplog.set_level("INFO", logger="framework_sdk.venvs")
+    monkeypatch.setattr(venvs.shutil, "which", lambda name: f"/opt/mpi/bin/{name}")
+    with_mpi = venvs.framework_python("chainer", "7.8.1")
+    assert "using the chainer 7.8.1 environment" in caplog.text
+    assert "(with MPI: mpicc found at /opt/mpi/bin/mpicc)" in caplog.text
+    caplog.clear()
+    monkeypatch.setattr(venvs.shutil, "which", lambda name: None)
+    without_mpi = venvs.framework_python("chainer", "7.8.1")
+    assert "(without MPI: no mpicc on PATH)" in caplog.text
+    assert with_mpi.parents[2] != without_mpi.parents[2]  # two environments
 
 
 def test_an_unfinished_environment_is_rebuilt_and_a_failure_shows_the_step(cache, monkeypatch):
@@ -78,9 +128,8 @@ def test_user_layer_reuses_a_finished_layer(cache, tmp_path, monkeypatch):
     requirements.write_text("six\n")
     python = tmp_path / "env" / "bin" / "python"
     monkeypatch.setattr(venvs, "_build_layer", lambda *a: Path(a[3], "venv").mkdir())
-    monkeypatch.setattr(venvs, "_site_packages", lambda python: Path(python).parent.parent / "site")
     first = venvs.user_layer(python, requirements)
-    assert first["FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"] == "1"
+    assert first == venvs.python_in(next(cache.glob("layers/*/venv")))
     assert json.loads(next(cache.glob("layers/*/.complete")).read_text())["python"] == str(python)
     monkeypatch.setattr(venvs, "_build_layer", lambda *a: pytest.fail("reinstalled the same requirements"))
     assert venvs.user_layer(python, requirements) == first
@@ -89,9 +138,24 @@ def test_user_layer_reuses_a_finished_layer(cache, tmp_path, monkeypatch):
         venvs.user_layer(python, requirements)
 
 
-def test_toolkit_source_is_this_checkout():
-    assert venvs.toolkit_source() == Path(images.__file__).resolve().parents[1]
-    assert (venvs.toolkit_source() / "framework_sdk" / "container" / "__main__.py").is_file()
+def test_two_installs_of_the_same_content_share_one_environment(tmp_path):
+    """Two clones (or a checkout and a wheel install) at different paths: one environment, one layer."""
+    package = images.Toolkit.installed().package_dir
+    toolkits, keys = [], []
+    for place in ("clone-a/src", "venv-b/lib/python3/site-packages"):
+        copy = tmp_path / place / "framework_sdk"
+        shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        installed = images.Toolkit.installed()
+        toolkit = images.Toolkit(installed.version, installed.requirements, installed.entry_points, copy)
+        spec = images.load_spec(copy / "images" / "chainer")
+        toolkits.append(toolkit)
+        keys.append(venvs.environment_key(spec, True, toolkit.requirements_text()))
+    assert keys[0] == keys[1] and toolkits[0].digest() == toolkits[1].digest()
+    assert toolkits[0].package_dir != toolkits[1].package_dir
+    (toolkits[1].package_dir / "estimator.py").write_text("# an edit\n", encoding="utf-8")
+    assert toolkits[0].digest() != toolkits[1].digest()  # a new toolkit layer, on the same environment
+    requirements = ["numpy>=2"] + list(toolkits[0].requirements[1:])
+    assert venvs.environment_key(spec, True, "".join(f"{line}\n" for line in requirements)) != keys[0]
 
 
 def test_prune_removes_environments_of_deleted_checkouts_and_their_layers(cache, tmp_path):
@@ -109,3 +173,27 @@ def test_prune_removes_environments_of_deleted_checkouts_and_their_layers(cache,
     stale_layer = make("layers", "b", python=str(venvs.python_in(stale)))
     assert sorted(venvs.prune()) == sorted([stale, stale_layer])
     assert live.is_dir() and live_layer.is_dir() and not stale.exists() and not stale_layer.exists()
+
+
+def test_prune_removes_what_no_job_used_for_long(cache, monkeypatch):
+    import os
+    import time
+
+    now = time.time()
+
+    def aged(folder, days):
+        for name in (venvs.COMPLETE, venvs.LAST_USED):
+            path = folder / name
+            path.touch()
+            os.utime(path, (now - days * 86400, now - days * 86400))
+        return folder
+
+    fresh = aged(finished(cache / "venvs" / "chainer-7.8.1-fresh"), 1)
+    fresh_layer = aged(finished(fresh / "toolkit-new"), 0)
+    old_layer = aged(finished(fresh / "toolkit-old"), venvs.TOOLKIT_LAYER_DAYS + 1)
+    stale = aged(finished(cache / "venvs" / "python-3.11-stale"), venvs.ENVIRONMENT_DAYS + 1)
+    stale_layer = aged(finished(stale / "toolkit-x"), 0)
+    requirements_on_stale = finished(cache / "layers" / "r", python=str(venvs.python_in(stale_layer)))
+    (stale_layer / "bin").mkdir()
+    assert sorted(venvs.prune(now)) == sorted([old_layer, stale, requirements_on_stale])
+    assert fresh.is_dir() and fresh_layer.is_dir() and not stale.exists() and not old_layer.exists()

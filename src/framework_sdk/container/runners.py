@@ -6,12 +6,17 @@
   host alive (sshd) until the master reports the run's exit status.
 - With ``FRAMEWORK_SDK_LOCAL_HOSTS=1`` the hosts share this machine (the local process backend):
   the master launches every host's ranks locally, with no ssh, and writes the exit status into
-  each worker's tree (``<base>/../<host>``); workers just wait for it.
+  each worker's tree (``<base>/../<host>``); workers just wait for it. Each rank still writes
+  into the tree of the host it stands for: its ``SM_*`` paths (and ``SAGEMAKER_BASE_DIR``) under
+  the master's tree are moved to that host's, as ``/opt/ml`` on a real host is its own; every
+  other value stays the master's, as ``mpirun -x`` gives it to every rank on SageMaker.
 
-``python -m framework_sdk.container.runners tag-rank [--hosts h1,h2 --slots N] -- cmd ...`` is the
-per-rank wrapper that prefixes every output line with ``[<host> rank <n>]``.
+``python -m framework_sdk.container.runners tag-rank [--base-dir DIR] [--hosts h1,h2 --slots N] -- cmd ...``
+is the per-rank wrapper that prefixes every output line with ``[<host> rank <n>]`` (and, given the
+master's tree ``--base-dir``, moves the rank's paths into its host's tree).
 """
 import collections
+import json
 import logging
 import os
 import shlex
@@ -24,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from framework_sdk.container.environment import BASE_DIR_ENV, env_value
 from framework_sdk.container.errors import ToolkitError
 
 logger = logging.getLogger("framework_sdk.container")
@@ -37,6 +43,8 @@ STATUS_FILE = Path(".framework-sdk") / "mpi-master-exit-status"
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 # Beside every SM_* variable, what ranks on other hosts need (sshd starts them with a bare
 # environment): paths, and the AWS credentials, region and endpoints the script may use.
+# Paths into a host's tree besides SM_*: the tree itself, and the checkpoint folder local mode names.
+TREE_PATH_NAMES = (BASE_DIR_ENV, "FRAMEWORK_SDK_CHECKPOINT_DIR")
 EXPORTED_NAMES = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE",
                   "TRAINING_JOB_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
@@ -60,9 +68,16 @@ class ProcessResult:
 
 
 def run_process(command, env=None, cwd=None, tail_lines=50, prefix=b"", forward_signals=True):
-    """Run ``command`` (an argv list, no shell), streaming stdout/stderr line by line to ours."""
+    """Run ``command`` (an argv list, no shell), streaming stdout/stderr line by line to ours.
+
+    With ``forward_signals`` the command runs in a process group of its own, and SIGTERM/SIGINT sent
+    to us go to that whole group (the script, its workers, ``mpirun`` and its ranks) once: a stopped
+    job's script can save a last checkpoint in the grace period before the SIGKILL.
+    """
+    forward_signals = forward_signals and threading.current_thread() is threading.main_thread()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=os.setpgrp if forward_signals else None)
     tail = collections.deque(maxlen=tail_lines)
     pumps = [threading.Thread(target=_pump, args=(process.stdout, _binary(sys.stdout), prefix, None), daemon=True),
              threading.Thread(target=_pump, args=(process.stderr, _binary(sys.stderr), prefix, tail), daemon=True)]
@@ -89,7 +104,7 @@ def _binary(stream):
 
 
 class _forwarding_signals:
-    """Context: while the child runs, SIGTERM/SIGINT sent to us go to it (main thread only)."""
+    """Context: while the child runs, SIGTERM/SIGINT sent to us go to its process group (main thread only)."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -106,7 +121,10 @@ class _forwarding_signals:
 
     def _forward(self, number, _frame):
         if self.process.poll() is None:
-            self.process.send_signal(number)
+            try:
+                os.killpg(self.process.pid, number)
+            except (ProcessLookupError, PermissionError):
+                self.process.send_signal(number)
 
     def __exit__(self, *_):
         for number, handler in self.previous.items():
@@ -141,6 +159,8 @@ def mpirun_command(environment, command, env_names, local=False, python=sys.exec
         mpirun += ["-x", name]
     mpirun += shlex.split(environment.additional_mpi_options)
     tag = [python, "-m", "framework_sdk.container.runners", "tag-rank"]
+    if local and len(hosts) > 1:  # each rank writes into the tree of the host it stands for
+        tag += ["--base-dir", str(environment.base_dir)]
     if local or len(hosts) == 1:
         tag += ["--hosts", ",".join(hosts), "--slots", str(slots)]
     return mpirun + [*tag, "--", *command]
@@ -258,32 +278,73 @@ def run_mpi_worker(environment, local=False, timeout=None):
 # ---------------------------------------------------------------- per-rank wrapper
 
 
+def rank_host(hosts, slots, environ=None):
+    """The logical host of this rank when all hosts share this machine: ranks fill ``slots`` per host, in order."""
+    environ = os.environ if environ is None else environ
+    rank = int(environ.get("OMPI_COMM_WORLD_RANK", environ.get("PMIX_RANK", "0")))
+    return hosts[min(rank // slots, len(hosts) - 1)]
+
+
 def rank_label(hosts=None, slots=None, environ=None):
     """``"algo-2 rank 3"``: the rank from Open MPI's environment; the host is the logical one when
     ``hosts``/``slots`` say all hosts share this machine, else this machine's name."""
     environ = os.environ if environ is None else environ
     rank = int(environ.get("OMPI_COMM_WORLD_RANK", environ.get("PMIX_RANK", "0")))
-    if hosts and slots:
-        host = hosts[min(rank // slots, len(hosts) - 1)]
-    else:
-        host = socket.gethostname()
+    host = rank_host(hosts, slots, environ) if hosts and slots else socket.gethostname()
     return f"{host} rank {rank}"
 
 
+def host_tree_environment(environ, master_tree, host_tree):
+    """``environ`` for a rank standing for the host whose tree is ``host_tree``, the master's being ``master_tree``.
+
+    Every ``SM_*`` value (JSON ones included) and ``SAGEMAKER_BASE_DIR`` naming a path under the
+    master's tree names the same path under the host's; nothing else changes.
+    """
+    source, target = str(master_tree).rstrip("/"), str(host_tree).rstrip("/")
+
+    def moved(value):
+        if isinstance(value, str) and (value == source or value.startswith(source + "/")):
+            return target + value[len(source):]
+        if isinstance(value, list):
+            return [moved(item) for item in value]
+        if isinstance(value, dict):
+            return {key: moved(item) for key, item in value.items()}
+        return value
+
+    def moved_text(text):  # JSON values (SM_TRAINING_ENV, ...) keep their encoding, with paths moved
+        if not text.startswith(("{", "[")):
+            return moved(text)
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return text
+        rebased = moved(decoded)
+        return text if rebased == decoded else env_value(rebased)
+
+    return {name: moved_text(value) if name in TREE_PATH_NAMES or name.startswith("SM_") else value
+            for name, value in environ.items()}
+
+
 def _tag_rank_main(argv):
-    hosts, slots = None, None
+    hosts, slots, base_dir = None, None, None
     while argv and argv[0] != "--":
         option, value, argv = argv[0], argv[1], argv[2:]
         if option == "--hosts":
             hosts = value.split(",")
         elif option == "--slots":
             slots = int(value)
+        elif option == "--base-dir":
+            base_dir = Path(value)
     command = argv[1:]
     prefix = f"[{rank_label(hosts, slots)}] ".encode()
-    return run_process(command, prefix=prefix).returncode
+    env = None
+    if base_dir is not None and hosts and slots:
+        env = host_tree_environment(os.environ, base_dir, base_dir.parent / rank_host(hosts, slots))
+    return run_process(command, env=env, prefix=prefix).returncode
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["tag-rank"]:
-        sys.exit("usage: python -m framework_sdk.container.runners tag-rank [--hosts h1,h2 --slots N] -- cmd ...")
+        sys.exit("usage: python -m framework_sdk.container.runners tag-rank [--base-dir DIR] "
+                 "[--hosts h1,h2 --slots N] -- cmd ...")
     sys.exit(_tag_rank_main(sys.argv[2:]))

@@ -60,13 +60,14 @@ def run_training():
     logging.getLogger().setLevel(environment.log_level)
     local = runners.local_hosts()
     distributed_worker = environment.use_mpi and not environment.is_master
+    # Every host has these, a worker too: its ranks write there (launched here or by the master).
+    for folder in (environment.model_dir, environment.output_data_dir, environment.output_intermediate_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     if distributed_worker and local:
         status = runners.run_mpi_worker(environment, local=True)
         _check_master_status(environment, status)
         return
     environment.check_channels()
-    for folder in (environment.model_dir, environment.output_data_dir, environment.output_intermediate_dir):
-        folder.mkdir(parents=True, exist_ok=True)
     code_dir = prepare_code(environment)
     env = script_env(environment, code_dir)
     command = entry_point_command(code_dir, environment.program, environment.to_cmd_args(), env)

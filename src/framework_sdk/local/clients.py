@@ -100,8 +100,9 @@ class LocalSageMakerClient:
     :meth:`close` stops those this client started.
     """
 
-    def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None):
+    def __init__(self, backend, storage, work_dir=None, serving_port=None, startup_timeout=None, stop_grace=None):
         self.backend = backend
+        self.stop_grace = stop_grace  # seconds between SIGTERM and SIGKILL when a job is stopped
         self.storage = storage
         self.work_dir = work_dir
         self.serving_port = serving_port
@@ -132,7 +133,7 @@ class LocalSageMakerClient:
     def create_training_job(self, **request):
         name = request["TrainingJobName"]
         self._check_new(self.training_jobs, name, "training job", "CreateTrainingJob")
-        job = TrainingJob(request, self.backend, self.storage, self.work_dir)
+        job = TrainingJob(request, self.backend, self.storage, self.work_dir, stop_grace=self.stop_grace)
         job.start()
         self.training_jobs[name] = job
         self._started.append(job)
@@ -142,7 +143,8 @@ class LocalSageMakerClient:
         return self._get(self.training_jobs, TrainingJobName, "training job", "DescribeTrainingJob").describe()
 
     def stop_training_job(self, TrainingJobName):
-        self._get(self.training_jobs, TrainingJobName, "training job", "StopTrainingJob").stop()
+        # As on SageMaker: the job goes Stopping now and Stopped once its hosts have ended.
+        self._get(self.training_jobs, TrainingJobName, "training job", "StopTrainingJob").stop(wait=False)
         return {}
 
     # ----------------------------------------------------------- processing

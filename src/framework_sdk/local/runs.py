@@ -1,6 +1,8 @@
 """What jobs, endpoints and transforms share: log books, temporary roots, tarballs, timestamps, cleanup at exit."""
 import atexit
 import datetime
+import os
+import signal
 import shutil
 import tarfile
 import tempfile
@@ -9,9 +11,12 @@ import weakref
 from pathlib import Path
 
 from framework_sdk.container.modules import is_project
+from framework_sdk.local import cleanup
 
 ROOT_PREFIX = "framework-sdk-local-"
+EXIT_GRACE_SECONDS = 10  # what a training job's programs get between SIGTERM and SIGKILL when Python exits
 _live: "weakref.WeakSet[object]" = weakref.WeakSet()  # runs with a stop() method
+_previous_sigterm = None  # the SIGTERM handler in place before ours (set once ours is installed)
 
 
 def utc_now():
@@ -52,12 +57,16 @@ class LogBook:
 
 
 def new_root(name, parent=None):
-    """A fresh temporary folder for one run (removed by :func:`remove_tree`)."""
-    return Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{name}-", dir=parent))
+    """A fresh temporary folder for one run (removed by :func:`remove_tree`, or by the next session's cleanup
+    should this Python be killed)."""
+    root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{name}-", dir=parent))
+    cleanup.remember("roots", str(root))
+    return root
 
 
 def remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
+    cleanup.forget("roots", str(path))
 
 
 def host_tree(root, name, folders=()):
@@ -102,8 +111,9 @@ def has_files(folder):
 
 
 def track(run):
-    """Stop ``run`` (anything with ``stop()``) if it is still going when Python exits."""
+    """Stop ``run`` (anything with ``stop()``) if it is still going when Python exits or gets SIGTERM."""
     _live.add(run)
+    handle_sigterm()
 
 
 def untrack(run):
@@ -111,12 +121,39 @@ def untrack(run):
 
 
 @atexit.register
-def _stop_all():
+def _stop_all(reason="the Python process exited"):
     for run in list(_live):
         try:
-            run.stop("the Python process exited")
+            if hasattr(run, "stop_grace"):  # a training job: a short grace, Python is on its way out
+                run.stop(f"stopped: {reason}", grace=min(run.stop_grace, EXIT_GRACE_SECONDS))
+            else:
+                run.stop(f"stopped: {reason}")
         except Exception:
             pass
+
+
+def handle_sigterm():
+    """Stop every run when this Python gets SIGTERM (which skips ``atexit``), then end as SIGTERM would have.
+
+    Installed once, from the main thread only; a handler the program set before is called after ours.
+    """
+    global _previous_sigterm
+    if _previous_sigterm is not None or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        _previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main interpreter
+        _previous_sigterm = None
+
+
+def _on_sigterm(number, frame):
+    _stop_all("the Python process got SIGTERM")
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(number, frame)
+    elif previous != signal.SIG_IGN:  # the default: die of SIGTERM, as without us
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def merge_tree(source, target):

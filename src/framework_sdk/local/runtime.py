@@ -31,11 +31,22 @@ class RegisteredEndpoint:
     variant: str = "AllTraffic"
 
 
-def client_error(code, message, operation, status=400, extra=None, request=None):
+def client_error(code, message, operation, status=400, extra=None, request=None, advice=None):
     """The error a boto3 client of a :class:`~framework_sdk.session.Session` raises (``AWSError``)."""
     response = {"Error": {"Code": code, "Message": message},
                 "ResponseMetadata": {"HTTPStatusCode": status}, **(extra or {})}
-    return AWSError(operation, response, request)
+    return AWSError(operation, response, request, advice)
+
+
+def log_advice(name, here):
+    """What to do about a local endpoint's ``ModelError``: read its local log (there is no CloudWatch here)."""
+    if here:
+        where = f"session.logs_for_endpoint({name!r}) prints it"
+    else:
+        where = ("it runs in another Python process of this machine, which holds its log "
+                 "(`framework-sdk serve` prints it live)")
+    return (f"the model's code failed on this request, and the log of local endpoint {name!r} says why: "
+            f"{where}; check the payload and its content type")
 
 
 class LocalRuntimeClient:
@@ -100,7 +111,8 @@ class LocalRuntimeClient:
             self._found.pop(EndpointName, None)
             raise client_error("ModelError", f"the model server of endpoint {EndpointName} at {url} did not "
                                f"answer ({error}); it may have stopped: check the endpoint's logs, or "
-                               f"delete and deploy it again", "InvokeEndpoint", 424) from None
+                               f"delete and deploy it again", "InvokeEndpoint", 424,
+                               advice=log_advice(EndpointName, EndpointName in self._endpoints)) from None
         data = response.data
         if response.status >= 400:
             text = data.decode("utf-8", "replace")
@@ -108,7 +120,8 @@ class LocalRuntimeClient:
                                f'Received {"client" if response.status < 500 else "server"} error '
                                f'({response.status}) from {endpoint.variant} with message "{text}". ',
                                "InvokeEndpoint", 424,
-                               {"OriginalStatusCode": response.status, "OriginalMessage": text})
+                               {"OriginalStatusCode": response.status, "OriginalMessage": text},
+                               advice=log_advice(EndpointName, EndpointName in self._endpoints))
         result = {
             "Body": StreamingBody(io.BytesIO(data), len(data)),
             "ContentType": response.headers.get("Content-Type", ""),

@@ -17,7 +17,9 @@ from framework_sdk.exceptions import ConfigurationError, UnexpectedStatusExcepti
 from framework_sdk.local.backends.docker import DockerBackend
 from framework_sdk.local.backends.process import ProcessBackend
 from framework_sdk.local.clients import Endpoint, LocalSageMakerClient
+from framework_sdk.local import cleanup, registry, runs
 from framework_sdk.local.config import choose_backend, configured_image_folders, user_config
+from framework_sdk.local.errors import LocalModeError
 from framework_sdk.local.runtime import LocalRuntimeClient
 from framework_sdk.local.storage import Storage
 from framework_sdk.session import LOG_TYPES, Session, check_log_type
@@ -43,6 +45,8 @@ class LocalSession(Session):
     - ``serving_port``: a fixed port for the first endpoint instance (default: free ports);
     - ``python``: the interpreter the process backend runs instead of the framework's venv;
     - ``startup_timeout``: seconds a model server may take to answer ``/ping`` (default 120);
+    - ``stop_grace_seconds``: seconds a stopped training job's programs get between SIGTERM and
+      SIGKILL (default 120, as on SageMaker);
     - ``image_folders``: folders of bring-your-own images the process backend runs by the
       ``tag`` in their ``image.toml`` (:mod:`framework_sdk.local.image_folders`); the config
       file's list comes after these.
@@ -55,7 +59,8 @@ class LocalSession(Session):
     def __init__(self, backend: str | None = None, work_dir: str | None = None, serving_port: int | None = None,
                  python: str | None = None, startup_timeout: float | None = None,
                  docker_client: docker.DockerClient | None = None,
-                 image_folders: Iterable[str | os.PathLike[str]] | None = None, **session_arguments: Any) -> None:
+                 image_folders: Iterable[str | os.PathLike[str]] | None = None,
+                 stop_grace_seconds: float | None = None, **session_arguments: Any) -> None:
         super().__init__(**session_arguments)
         config = user_config()
         self.backend: Backend
@@ -69,8 +74,12 @@ class LocalSession(Session):
         self._clients["sagemaker"] = LocalSageMakerClient(
             self.backend, self.storage, work_dir=work_dir or config.get("work_dir"),
             serving_port=serving_port or config.get("serving_port"),
-            startup_timeout=startup_timeout or config.get("startup_timeout"))
+            startup_timeout=startup_timeout or config.get("startup_timeout"),
+            stop_grace=stop_grace_seconds if stop_grace_seconds is not None else config.get("stop_grace_seconds"))
         self._clients["sagemaker-runtime"] = LocalRuntimeClient(self._clients["sagemaker"].endpoints)
+        runs.handle_sigterm()  # here, in the caller's thread: endpoints start in threads of their own
+        # what a killed Python left (never a live one's); docker's only when this session uses docker
+        cleanup.remove_orphans(getattr(self.backend, "client", None))
         # boto3 reads AWS_ENDPOINT_URL_S3 itself; S3_ENDPOINT_URL is the other common spelling.
         self._s3_endpoint = os.environ.get("S3_ENDPOINT_URL")
 
@@ -207,6 +216,21 @@ class LocalSession(Session):
         self.describe_endpoint(name)
         endpoint: Endpoint = self.sagemaker_client.endpoints[name]
         return endpoint
+
+
+    def logs_for_endpoint(self, endpoint_name: str, out: TextIO | None = None) -> list[str]:
+        """Print the log of a local endpoint of this Python process so far (``algo-N | ...`` lines); return them."""
+        endpoint = self.sagemaker_client.endpoints.get(endpoint_name)
+        if endpoint is None:
+            entry = registry.lookup(endpoint_name)
+            elsewhere = (f"it runs in process {entry['pid']}, which holds its log (`framework-sdk serve` prints it "
+                         f"live)" if entry else "no local endpoint of that name runs on this machine")
+            raise LocalModeError(f"no log of local endpoint {endpoint_name!r} in this Python process: {elsewhere}")
+        lines = list(endpoint.logs.lines)
+        out = out or sys.stdout
+        out.write("".join(line + "\n" for line in lines))
+        out.flush()
+        return lines
 
     def wait_for_endpoint(self, endpoint: str, poll: float = 30, timeout: float | None = None) -> Response:
         local = self.local_endpoint(endpoint)

@@ -8,14 +8,15 @@ import json
 import queue
 import threading
 
-from framework_sdk.local import runs
+from framework_sdk.local import checkpoints, runs
 from framework_sdk.local.backends.base import HostSpec, add_layer, in_parallel
 from framework_sdk.local.errors import HostFailure, LocalModeError
 from framework_sdk.local.storage import is_file_uri, join, local_path
 from framework_sdk.metrics import MetricsCollector
 
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
-STOP_GRACE_SECONDS = 5
+STOP_GRACE_SECONDS = 120     # SIGTERM, then this long before SIGKILL, as SageMaker gives a stopped job
+SIBLING_GRACE_SECONDS = 5    # the other hosts of a job one host of which failed
 
 
 def _decode(value):
@@ -47,7 +48,7 @@ def failure_reason(host, failure_text=""):
 class TrainingJob:
     """One local training job, from ``CreateTrainingJob`` to artifacts and cleanup."""
 
-    def __init__(self, request, backend, storage, work_dir=None):
+    def __init__(self, request, backend, storage, work_dir=None, stop_grace=None):
         self.request = request
         self.name = request["TrainingJobName"]
         self.backend = backend
@@ -59,6 +60,9 @@ class TrainingJob:
         self.hosts = []
         self.hosts_to_hand_back = []
         self._stop_reason = None
+        self._stop_status = "Stopped"  # SecondaryStatus once stopped (MaxRuntimeExceeded for max_run)
+        self.stop_grace = STOP_GRACE_SECONDS if stop_grace is None else float(stop_grace)
+        self.checkpoints = []  # one CheckpointSync per host when the request has a CheckpointConfig
         self._lock = threading.Lock()
         self.status = {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Starting",
                        "CreationTime": runs.utc_now(), "LastModifiedTime": runs.utc_now()}
@@ -77,15 +81,28 @@ class TrainingJob:
         threading.Thread(target=self._run, name=f"local-job-{self.name}", daemon=True).start()
         return self
 
-    def stop(self, reason="stopped by stop_training_job"):
-        """Stop every host; the job ends as ``Stopped`` and leaves nothing behind."""
+    def stop(self, reason="stopped by stop_training_job", wait=True, grace=None, secondary="Stopped"):
+        """Stop every host: SIGTERM, ``grace`` seconds (default :attr:`stop_grace`), then SIGKILL.
+
+        The job goes ``Stopping`` at once and ends ``Stopped`` with the checkpoints and model written so
+        far kept. ``wait=False`` returns at once (as ``StopTrainingJob``); else it waits for the end.
+        """
+        grace = self.stop_grace if grace is None else grace
         with self._lock:
             if self.done.is_set():
                 return
-            self._stop_reason = reason
+            first = self._stop_reason is None
+            if first:
+                self._stop_reason, self._stop_status = reason, secondary
+                self._set(TrainingJobStatus="Stopping", SecondaryStatus="Stopping")
             hosts = list(self.hosts)
-        in_parallel(lambda host: host.stop(STOP_GRACE_SECONDS), hosts)
-        self.done.wait(STOP_GRACE_SECONDS + 30)
+        if first or wait:
+            self._note(f"stopping: {reason} (SIGTERM, then SIGKILL after {grace:g}s)")
+            stopper = threading.Thread(target=in_parallel, args=(lambda host: host.stop(grace), hosts),
+                                       name=f"stop-{self.name}", daemon=True)
+            stopper.start()
+        if wait:
+            self.done.wait(grace + 60)
 
     def describe(self):
         request = {key: value for key, value in self.request.items() if key != "TrainingJobName"}
@@ -114,10 +131,22 @@ class TrainingJob:
             self._set(TrainingStartTime=runs.utc_now(), SecondaryStatus="Downloading")
             specs = self._prepare(root)
             self._set(SecondaryStatus="Training")
-            self._train(specs)
-            self._set(SecondaryStatus="Uploading")
-            artifacts = self._upload(root, specs)
-            self._set(TrainingJobStatus="Completed", SecondaryStatus="Completed", **artifacts)
+            try:
+                self._train(specs)
+            except BaseException:
+                if self._stop_reason is None:
+                    raise
+            finally:
+                self._finish_checkpoints()
+            if self._stop_reason is None:
+                self._set(SecondaryStatus="Uploading")
+            artifacts = self._upload(root, specs)  # a stopped job's model so far too, as SageMaker packages it
+            if self._stop_reason is not None:
+                self._set(TrainingJobStatus="Stopped", SecondaryStatus=self._stop_status,
+                          FailureReason=f"the job was {self._stop_reason}", **artifacts)
+                self._note(f"training job {self.name} stopped: {self._stop_reason}")
+            else:
+                self._set(TrainingJobStatus="Completed", SecondaryStatus="Completed", **artifacts)
         except BaseException as error:  # everything ends the job with its reason
             self.error = error
             stopped = self._stop_reason is not None
@@ -126,11 +155,35 @@ class TrainingJob:
             self._set(TrainingJobStatus=status, SecondaryStatus=status, FailureReason=reason)
             self.logs.add(f"[framework-sdk] training job {self.name} {status.lower()}: {reason.splitlines()[0]}")
         finally:
+            self._finish_checkpoints()
             self._cleanup(root)
-            self._set(TrainingEndTime=runs.utc_now())
+            self._set(TrainingEndTime=runs.utc_now(), **self._billing())
             self.logs.close()
             runs.untrack(self)
             self.done.set()
+
+    def _billing(self):
+        """``TrainingTimeInSeconds`` / ``BillableTimeInSeconds`` as SageMaker reports them (local time is not billed
+        but counted the same way: from the start of training to its end)."""
+        started = self.status.get("TrainingStartTime")
+        if started is None:
+            return {}
+        seconds = max(1, round((runs.utc_now() - started).total_seconds()))
+        return {"TrainingTimeInSeconds": seconds, "BillableTimeInSeconds": seconds}
+
+    def _checkpoint_folder(self, spec, local_path, host_count):
+        """Seed ``spec``'s checkpoint folder from the URI and say where the program sees it; returns the sync."""
+        uri = checkpoints.host_uri(self.request["CheckpointConfig"]["S3Uri"], spec.name, host_count)
+        folder = spec.root / checkpoints.relative_folder(local_path)
+        sync = checkpoints.CheckpointSync(self.storage, uri, folder, on_note=self._note)
+        sync.seed()
+        spec.environment[checkpoints.ENV] = self.backend.writable_folder(spec, folder, local_path)
+        return sync
+
+    def _finish_checkpoints(self):
+        syncs, self.checkpoints = self.checkpoints, []
+        for sync in syncs:
+            sync.finish()
 
     def _prepare(self, root):
         request = self.request
@@ -168,7 +221,10 @@ class TrainingJob:
         specs = []
         for name in names:
             tree = runs.host_tree(root, name, [f"input/data/{c}" for c in data_config])
-            spec = HostSpec(name=name, role="train", root=tree, environment=environment, links=list(links))
+            spec = HostSpec(name=name, role="train", root=tree, environment=dict(environment), links=list(links))
+            checkpoint_path = checkpoints.local_path_of(request)
+            if checkpoint_path:
+                self.checkpoints.append(self._checkpoint_folder(spec, checkpoint_path, count))
             base = self.backend.base_dir(spec)
             hps = dict(hyperparameters)
             if code_link is not None:
@@ -186,6 +242,8 @@ class TrainingJob:
                                      "instance_type": resources.get("InstanceType", "local")}],
             }))
             specs.append(spec)
+        for sync in self.checkpoints:
+            sync.start()
         return specs
 
     def _code(self, hyperparameters, root):
@@ -218,7 +276,7 @@ class TrainingJob:
             self.hosts_to_hand_back = [host.spec for host in started]
             stop_now = self._stop_reason is not None
         if stop_now:
-            in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
+            in_parallel(lambda other: other.stop(self.stop_grace), started)
         limit = self.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         deadline = None if limit is None else runs.utc_now() + datetime.timedelta(seconds=int(limit))
         remaining = len(started)
@@ -226,13 +284,15 @@ class TrainingJob:
             timeout = None if deadline is None else max(0.0, (deadline - runs.utc_now()).total_seconds())
             try:
                 host = exits.get(timeout=timeout)
-            except queue.Empty:
-                self._stop_reason = f"stopped after MaxRuntimeInSeconds={limit}"
-                in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), started)
-                raise LocalModeError(f"it ran longer than MaxRuntimeInSeconds={limit}") from None
+            except queue.Empty:  # out of time: stopped as SageMaker stops it (SIGTERM, grace, SIGKILL)
+                deadline = None
+                self.stop(f"stopped after MaxRuntimeInSeconds={limit}", wait=False, secondary="MaxRuntimeExceeded")
+                continue
             remaining -= 1
+            if self._stop_reason is not None:
+                continue  # stopping: every host ends, whatever its exit code
             if host.exit_code != 0:
-                in_parallel(lambda other: other.stop(STOP_GRACE_SECONDS), [h for h in started if h is not host])
+                in_parallel(lambda other: other.stop(SIBLING_GRACE_SECONDS), [h for h in started if h is not host])
                 if self._stop_reason is not None:
                     raise LocalModeError(self._stop_reason)
                 failure = host.spec.root / "output" / "failure"

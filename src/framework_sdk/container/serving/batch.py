@@ -22,10 +22,17 @@ def count_records(body, content_type, strategy):
 
 
 def as_records(prediction, kind, records):
-    """Shape ``prediction`` so a line-based encoding writes one line per record (1-D -> a column)."""
-    if records and kind == codecs.CSV and getattr(prediction, "ndim", None) == 1 and len(prediction) == records > 1:
-        return prediction.reshape(-1, 1)
-    return prediction
+    """Shape ``prediction`` so a line-based encoding writes one line per record.
+
+    A 1-D CSV answer is one value per line (a prediction per record) already; for a single
+    record, a 1-D prediction of several values is that record's one line.
+    """
+    if records != 1 or kind != codecs.CSV or not hasattr(prediction, "__len__"):
+        return prediction
+    import numpy as np
+
+    array = np.asarray(prediction)
+    return array.reshape(1, -1) if array.ndim == 1 and array.size > 1 else prediction
 
 
 def check_lines(payload, content_type, records):

@@ -103,8 +103,8 @@ def default_predict_fn(data, model):
 
 
 def default_output_fn(prediction, accept):
-    """Encode with the shared codecs; returns ``(body, content_type)``."""
-    return codecs.encode(prediction, accept), accept
+    """Encode as an answer with the shared codecs (1-D in CSV: one value per line); ``(body, content_type)``."""
+    return codecs.encode(prediction, accept, answer=True), accept
 
 
 _GENERIC = {"input_fn": default_input_fn, "predict_fn": default_predict_fn, "output_fn": default_output_fn}

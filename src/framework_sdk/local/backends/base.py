@@ -7,7 +7,6 @@ on a timer.
 """
 import collections
 import dataclasses
-import os
 import threading
 from pathlib import Path
 
@@ -30,6 +29,7 @@ class HostSpec:
     environment: dict = dataclasses.field(default_factory=dict)
     links: list = dataclasses.field(default_factory=list)  # (local path, path relative to /opt/ml)
     port: "int | None" = None       # serve: the port on this machine
+    volumes: list = dataclasses.field(default_factory=list)  # (local folder, absolute path the host sees), writable
     entrypoint: "list | None" = None  # replaces the image's ENTRYPOINT
     arguments: "list | None" = None   # the command instead of [role]
 
@@ -132,10 +132,12 @@ class Host:
 
 
 def add_layer(environment, additions):
-    """Put a requirements layer's ``additions`` into ``environment``; its PYTHONPATH goes before the job's own."""
-    additions = dict(additions)
-    if additions.get("PYTHONPATH") and environment.get("PYTHONPATH"):
-        additions["PYTHONPATH"] = f"{additions['PYTHONPATH']}{os.pathsep}{environment['PYTHONPATH']}"
+    """Put a requirements layer's ``additions`` (``FRAMEWORK_SDK_REQUIREMENTS_INSTALLED=1``) into ``environment``.
+
+    A layer is never a ``PYTHONPATH``: Python searches that before the standard library, so a
+    requirement shipping, say, ``typing.py`` would replace the real one; backends run another
+    image (docker) or another interpreter (process) instead.
+    """
     environment.update(additions)
     return environment
 
@@ -161,6 +163,11 @@ class Backend:
 
     def base_dir(self, spec):
         """Where the host sees its /opt/ml tree."""
+        raise NotImplementedError
+
+    def writable_folder(self, spec, folder, path):
+        """Make the local ``folder`` (inside ``spec.root``) the folder the host knows as ``path`` (an absolute
+        container path such as ``/opt/ml/checkpoints``); returns where the host's program finds it."""
         raise NotImplementedError
 
     def check_image(self, image):

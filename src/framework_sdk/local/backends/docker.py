@@ -14,7 +14,7 @@ import os
 import threading
 from urllib.parse import urlparse
 
-from framework_sdk.local import requirement_images
+from framework_sdk.local import cleanup, requirement_images
 from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
 from framework_sdk.local.errors import LocalModeError, PortInUse
 
@@ -88,6 +88,11 @@ class DockerBackend(Backend):
     def base_dir(self, spec):
         return "/opt/ml"
 
+    def writable_folder(self, spec, folder, path):
+        if not path.startswith("/opt/ml/"):  # inside /opt/ml it is part of the tree's own mount
+            spec.volumes.append((folder, path))
+        return path
+
     def check_image(self, image):
         from docker.errors import ImageNotFound
 
@@ -116,7 +121,7 @@ class DockerBackend(Backend):
         with self._lock:
             if group not in self._networks:
                 self._networks[group] = self.client.networks.create(
-                    f"{group}-net", driver="bridge", labels={LABEL: group})
+                    f"{group}-net", driver="bridge", labels={LABEL: group, cleanup.OWNER_LABEL: cleanup.identity()})
             return self._networks[group]
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
@@ -129,10 +134,12 @@ class DockerBackend(Backend):
                 mounts = [Mount("/opt/ml", str(spec.root), type="bind")]
                 mounts += [Mount(f"/opt/ml/{relative}", str(path), type="bind", read_only=True)
                            for path, relative in spec.links]
+                mounts += [Mount(path, str(folder), type="bind") for folder, path in spec.volumes]
                 options = dict(
                     image=image, command=spec.arguments if spec.arguments is not None else [spec.role],
                     name=f"{group}-{spec.name}", hostname=spec.name,
-                    environment=spec.environment, mounts=mounts, labels={LABEL: group}, detach=True,
+                    environment=spec.environment, mounts=mounts, detach=True,
+                    labels={LABEL: group, cleanup.OWNER_LABEL: cleanup.identity()},
                     init=True,  # a real PID 1 forwards SIGTERM, so stopping is quick
                 )
                 if spec.entrypoint is not None:

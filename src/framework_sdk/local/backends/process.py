@@ -22,8 +22,8 @@ import os
 import signal
 import subprocess
 
-from framework_sdk.local import image_folders
-from framework_sdk.local.backends.base import Backend, Host
+from framework_sdk.local import cleanup, image_folders
+from framework_sdk.local.backends.base import REQUIREMENTS_INSTALLED, Backend, Host
 from framework_sdk.local.errors import LocalModeError
 
 BASE_DIR = "/opt/ml"
@@ -73,6 +73,9 @@ class ProcessHost(Host):
         super().__init__(spec, on_line=on_line, on_exit=on_exit)
         self.process = process
         self.check_base_dir = check_base_dir  # a bring-your-own program: explain a hardcoded /opt/ml
+        # The toolkit passes SIGTERM on to the user's process group itself; a bring-your-own program's
+        # whole group gets it (a shell script would not pass it on).
+        self.term_group = check_base_dir
 
     def _stream(self):
         mentions_base_dir = False
@@ -103,16 +106,20 @@ class ProcessHost(Host):
             pass
 
     def _terminate(self, grace):
-        self._signal_group(signal.SIGTERM)
+        if self.term_group:
+            self._signal_group(signal.SIGTERM)
+        elif self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
             pass
-        # The whole group goes, so no worker or MPI rank outlives its host.
-        self._signal_group(signal.SIGKILL)
+        # The whole session goes, so no worker or MPI rank outlives its host.
+        cleanup.kill_session(self.process.pid)
 
     def _remove(self):
-        self._signal_group(signal.SIGKILL)
+        cleanup.kill_session(self.process.pid)
+        cleanup.forget("processes", self.session)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +179,9 @@ class ProcessBackend(Backend):
     def base_dir(self, spec):
         return str(spec.root)
 
+    def writable_folder(self, spec, folder, path):
+        return str(folder)  # the host's tree stands for /opt/ml; a path elsewhere is mapped into it too
+
     def resolve(self, image):
         """What runs ``image`` here (:class:`Toolkit` or :class:`FolderImage`), built on first use."""
         if image not in self._resolved:
@@ -218,10 +228,19 @@ class ProcessBackend(Backend):
             raise LocalModeError(self._unresolved_message(image))
 
     def requirements_layer(self, image, requirements_file, on_line=None):
-        """The same ``image``, with a cached layer holding ``requirements_file`` on ``PYTHONPATH``."""
+        """``image`` run by the python of a cached layer holding ``requirements_file`` on top of its environment.
+
+        Like the docker backend's derived image, the returned name stands for the layer: its python
+        runs the toolkit (and so every MPI rank and model-server worker), with the standard library
+        before the requirements, as in an image.
+        """
         from framework_sdk import venvs
 
-        return image, venvs.user_layer(self.python_for(image), str(requirements_file))
+        runner = self.resolve(image)
+        layer = str(venvs.user_layer(runner.python, str(requirements_file)))
+        layered = f"{image} (with the requirements layer {layer})"
+        self._resolved[layered] = dataclasses.replace(runner, python=layer)
+        return layered, {REQUIREMENTS_INSTALLED: "1"}
 
     def start(self, group, image, specs, *, gpu=False, on_line=None, on_exit=None):
         runner = self.resolve(image)
@@ -248,6 +267,8 @@ class ProcessBackend(Backend):
                     start_new_session=True)
                 host = ProcessHost(spec, process, on_line, on_exit,
                                    check_base_dir=isinstance(runner, FolderImage) or spec.runs_own_command)
+                host.session = [process.pid, cleanup.start_time(process.pid)]
+                cleanup.remember("processes", host.session)  # for the next session, should this Python be killed
                 hosts.append(host)
                 host.watch()
         except BaseException:

@@ -1,59 +1,27 @@
-"""Estimators: :class:`EstimatorBase`, :class:`Estimator` (any image) and :class:`Framework` (script mode).
-
-Names, arguments and defaults follow SageMaker Python SDK v2. ``fit`` builds one
-``CreateTrainingJob`` request and sends it through ``sagemaker_session.sagemaker_client``;
-AWS and local mode (``instance_type='local'`` / ``'local_gpu'`` with a ``LocalSession``)
-share that one path. Every argument is checked before the first request is sent.
-
-Hooks for framework estimators (``framework_sdk.chainer.Chainer`` is one)::
-
-    class Chainer(Framework):
-        _framework_name = "chainer"           # key of framework_sdk.image_uris.FRAMEWORKS
-        predictor_cls = ChainerPredictor      # what deploy() returns
-        model_cls = ChainerModel              # a FrameworkModel subclass; create_model() builds it
-
-        def _framework_hyperparameters(self): # extra sagemaker_* entries, JSON-encoded with the rest
-            return {"sagemaker_mpi_enabled": self.use_mpi, ...}
-
-        def _model_kwargs(self):              # extra constructor arguments for model_cls
-            return {"model_server_workers": ...}
-
-        @classmethod
-        def _prepare_init_params_from_job_description(cls, job_details, model_channel_name=None):
-            params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
-            hps = params["hyperparameters"]   # already JSON-decoded; the five standard keys are gone
-            params["use_mpi"] = hps.pop("sagemaker_mpi_enabled", False)
-            return params
-
-``Framework`` already restores ``entry_point``, ``source_dir``, ``container_log_level``,
-``framework_version`` and ``py_version`` (from the image tag) in ``attach``.
-"""
+"""The estimator every other one builds on: :class:`EstimatorBase` (arguments, the ``CreateTrainingJob`` request,
+fit, wait, attach, deploy, batch transform) and :class:`Estimator` (any image)."""
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import image_uris, naming
-from .exceptions import ConfigurationError
-from .inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
-from .jobs import TrainingJob, resolve_session
-from .metrics import cloudwatch_metrics
-from .model import FrameworkModel, Model
-from .packaging import SOURCEDIR, check_dependencies, local_code_dir, pack_sourcedir, resolve_entry_point
-from .session import Session, check_log_type, format_tags, parse_s3_uri, s3_uri
-from .transformer import Transformer
+from framework_sdk import naming, sdk_v1
+from framework_sdk.exceptions import ConfigurationError
+from framework_sdk.inputs import INPUT_MODES, TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
+from framework_sdk.jobs import TrainingJob, resolve_session
+from framework_sdk.metrics import cloudwatch_metrics
+from framework_sdk.model import Model
+from framework_sdk.session import Session, check_log_type, format_tags
+from framework_sdk.transformer import Transformer
 
 if TYPE_CHECKING:
-    import tempfile
-
     from typing_extensions import Self
 
-    from ._types import Inputs, Request, Response, Tags
-    from .metrics import MetricsCollector
-    from .predictor import Predictor
-    from .serializers import BaseDeserializer, BaseSerializer
+    from framework_sdk._types import Inputs, Request, Response, Tags
+    from framework_sdk.metrics import MetricsCollector
+    from framework_sdk.predictor import Predictor
+    from framework_sdk.serializers import BaseDeserializer, BaseSerializer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -81,17 +49,6 @@ def check_hyperparameters(hyperparameters: dict[str, str]) -> dict[str, str]:
     return hyperparameters
 
 
-def _json_hyperparameter(key: object, value: object) -> str:
-    """``value`` as JSON; numpy scalars and arrays become numbers and lists."""
-    def plain(item: Any) -> Any:
-        if hasattr(item, "tolist"):  # numpy scalars and arrays, without importing numpy
-            return item.tolist()
-        raise ConfigurationError(f"hyperparameter {key!r} is a {type(item).__name__}, which has no JSON form; "
-                                 f"pass numbers, strings, booleans, lists or dicts")
-
-    return json.dumps(value, default=plain)
-
-
 def _check_range(name: str, value: object, low: int, high: int) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
         raise ConfigurationError(f"{name} must be an integer from {low} to {high}, got {value!r}")
@@ -108,6 +65,7 @@ class EstimatorBase:
     hook or profiler is ever configured.
     """
 
+    @sdk_v1.accepts(sdk_v1.ESTIMATOR_RENAMED, sdk_v1.ESTIMATOR_REMOVED)
     def __init__(self, role: str | None = None, instance_count: int | None = None, instance_type: str | None = None,
                  volume_size: int = 30, volume_kms_key: str | None = None, max_run: int = 24 * 60 * 60,
                  input_mode: str = "File", output_path: str | None = None, output_kms_key: str | None = None,
@@ -145,11 +103,10 @@ class EstimatorBase:
             raise ConfigurationError(
                 "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>', an IAM "
                 "role SageMaker can assume with access to your S3 data (local mode needs none)")
-        for what, uri in (("output_path", output_path), ("model_uri", model_uri)):
+        for what, uri in (("output_path", output_path), ("model_uri", model_uri),
+                          ("checkpoint_s3_uri", checkpoint_s3_uri)):  # local mode: file:// checkpoints too
             if uri is not None:
                 check_uri(uri, what, self.local_mode)
-        if checkpoint_s3_uri is not None and uri_scheme(checkpoint_s3_uri) != "s3":
-            raise ConfigurationError(f"checkpoint_s3_uri {checkpoint_s3_uri!r} must be an s3:// URI")
         self.role = role
         self.instance_count = instance_count
         self.instance_type = instance_type
@@ -424,6 +381,7 @@ class EstimatorBase:
                                      f"only a completed job has a model to deploy (estimator.wait())")
         return job.name
 
+    @sdk_v1.accepts(removed=sdk_v1.DEPLOY_REMOVED)
     def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
                serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
                accelerator_type: str | None = None, endpoint_name: str | None = None, wait: bool = True,
@@ -446,6 +404,10 @@ class EstimatorBase:
                             serializer=serializer, deserializer=deserializer, accelerator_type=accelerator_type,
                             endpoint_name=endpoint_name or default_name, tags=tags or self.tags,
                             kms_key=kms_key, wait=wait)
+
+    def delete_endpoint(self, *args: Any, **kwargs: Any) -> None:
+        """Removed in SageMaker Python SDK v2: raises, saying to use the predictor's ``delete_endpoint()``."""
+        raise ConfigurationError(sdk_v1.DELETE_ENDPOINT_REMOVED)
 
     def transformer(self, instance_count: int, instance_type: str, strategy: str | None = None,
                     assemble_with: str | None = None, output_path: str | None = None,
@@ -494,6 +456,7 @@ class Estimator(EstimatorBase):
     def hyperparameters(self) -> dict[str, str]:
         return {str(key): str(value) for key, value in self._hyperparameters.items()}
 
+    @sdk_v1.accepts(removed=sdk_v1.CREATE_MODEL_REMOVED)
     def create_model(self, role: str | None = None, image_uri: str | None = None,
                      predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
                      name: str | None = None, **kwargs: Any) -> Model:
@@ -501,198 +464,3 @@ class Estimator(EstimatorBase):
         return Model(image_uri or self.image_uri, self.model_data, role or self.role,
                      predictor_cls=predictor_cls, env=env, name=name,
                      sagemaker_session=self.sagemaker_session, **kwargs)
-
-
-_FRAMEWORK_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemaker_container_log_level",
-                   "sagemaker_job_name", "sagemaker_region")
-
-
-class Framework(EstimatorBase):
-    """Script mode: run ``entry_point`` from ``source_dir`` in a framework image.
-
-    The entry point is checked at construction (inside ``source_dir`` when given). At ``fit``,
-    ``source_dir`` (with its ``requirements.txt``) and ``dependencies`` are packed into a
-    reproducible ``sourcedir.tar.gz`` and uploaded to
-    ``<code_location or the output bucket>/<base_job_name>/source/<sha256[:16]>/sourcedir.tar.gz``
-    unless that object is already there; in local mode ``source_dir`` is used in place
-    (``file://``). Hyperparameters gain ``sagemaker_program``, ``sagemaker_submit_directory``,
-    ``sagemaker_container_log_level``, ``sagemaker_job_name``, ``sagemaker_region`` and
-    :meth:`_framework_hyperparameters`, and every value is JSON-encoded.
-    """
-
-    _framework_name: str | None = None
-    predictor_cls: type[Predictor] | None = None  # None: framework_sdk.Predictor
-    model_cls: type[FrameworkModel] | None = None  # None: framework_sdk.FrameworkModel
-
-    def __init__(self, entry_point: str, source_dir: str | None = None,
-                 hyperparameters: Mapping[str, Any] | None = None, container_log_level: int = logging.INFO,
-                 code_location: str | None = None, image_uri: str | None = None,
-                 dependencies: Sequence[str] | None = None, framework_version: str | None = None,
-                 py_version: str | None = None, role: str | None = None, instance_count: int | None = None,
-                 instance_type: str | None = None, **kwargs: Any) -> None:
-        self.entry_point = entry_point
-        self.source_dir = source_dir
-        self.dependencies = list(dependencies or [])
-        self._program = resolve_entry_point(entry_point, source_dir)
-        check_dependencies(self.dependencies)
-        self.container_log_level = container_log_level
-        self.code_location = code_location
-        self.image_uri = image_uri
-        self.framework_version = framework_version
-        self.py_version = py_version
-        if image_uri is None:
-            if self._framework_name is None:
-                raise ConfigurationError(f"{type(self).__name__} needs image_uri (it names no framework)")
-            if framework_version is None:
-                raise ConfigurationError(
-                    f"framework_version is required when image_uri is not given; supported "
-                    f"{self._framework_name} versions: {', '.join(image_uris.supported_versions(self._framework_name))}")
-            self.py_version = py_version or image_uris.DEFAULT_PY_VERSION
-            image_uris.validate(self._framework_name, framework_version, self.py_version)
-        self._hyperparameters = dict(hyperparameters or {})
-        self._code_uri: str | None = None
-        self._job_name: str | None = None
-        self._staging: tempfile.TemporaryDirectory[str] | None = None
-        super().__init__(role=role, instance_count=instance_count, instance_type=instance_type, **kwargs)
-        if code_location is not None and uri_scheme(code_location) != "s3":
-            raise ConfigurationError(f"code_location {code_location!r} must be an s3:// URI")
-
-    # hooks -----------------------------------------------------------------------
-
-    def _framework_hyperparameters(self) -> dict[str, Any]:
-        """Extra ``sagemaker_*`` hyperparameters of a framework (raw values; JSON-encoded later)."""
-        return {}
-
-    def _model_kwargs(self) -> dict[str, Any]:
-        """Extra keyword arguments for :attr:`model_cls` in :meth:`create_model`."""
-        return {}
-
-    # -----------------------------------------------------------------------------
-
-    def training_image_uri(self) -> str:
-        if self.image_uri:
-            return self.image_uri
-        session = self.sagemaker_session
-        framework, version, py_version = self._framework_name, self.framework_version, self.py_version
-        assert framework and version and py_version  # __init__ checked them: there is no image_uri
-        if self.local_mode:
-            return image_uris.retrieve(framework, version, py_version, self.instance_type)
-        return image_uris.retrieve(framework, version, py_version, self.instance_type,
-                                   region=session.boto_region_name, account=session.account_id())
-
-    def _base_name(self) -> str:
-        if self.base_job_name:
-            return self.base_job_name
-        if self.image_uri is None:
-            assert self._framework_name  # __init__ checked it: there is no image_uri
-            return naming.base_name_from_image(image_uris.repository(self._framework_name))
-        return naming.base_name_from_image(self.image_uri)
-
-    def set_hyperparameters(self, **kwargs: Any) -> None:
-        self._hyperparameters.update(kwargs)
-
-    def _stage_code(self, job_name: str) -> None:
-        if uri_scheme(self.source_dir) == "s3":
-            self._code_uri = self.source_dir
-        elif self.local_mode:
-            path, self._staging = local_code_dir(self.entry_point, self.source_dir, self.dependencies)
-            self._code_uri = "file://" + path
-        else:
-            self._code_uri = self._upload_sourcedir()
-        self._job_name = job_name
-
-    def _upload_sourcedir(self) -> str:
-        session = self.sagemaker_session
-        if self.code_location:
-            bucket, prefix = parse_s3_uri(self.code_location)
-        elif uri_scheme(self.output_path) == "s3":
-            bucket, prefix = parse_s3_uri(self.output_path)[0], ""
-        else:
-            bucket, prefix = session.default_bucket(), ""
-        with pack_sourcedir(self.entry_point, self.source_dir, self.dependencies) as archive:
-            uri = s3_uri(bucket, prefix, self._base_name(), "source", archive.sha256[:16], SOURCEDIR)
-            session.upload_if_changed(archive.path, uri, archive.sha256)
-        return uri
-
-    def hyperparameters(self) -> dict[str, str]:
-        """User and framework hyperparameters, every value JSON-encoded (``2`` -> ``'2'``, ``'a'`` -> ``'"a"'``)."""
-        values = dict(self._hyperparameters)
-        if self._code_uri is not None:
-            values.update({
-                "sagemaker_program": self._program,
-                "sagemaker_submit_directory": self._code_uri,
-                "sagemaker_container_log_level": self.container_log_level,
-                "sagemaker_job_name": self._job_name,
-                "sagemaker_region": self.sagemaker_session.boto_region_name,
-            })
-        values.update(self._framework_hyperparameters())
-        return {str(key): _json_hyperparameter(key, value) for key, value in values.items()}
-
-    @classmethod
-    def _prepare_init_params_from_job_description(cls, job_details: Response,
-                                                  model_channel_name: str | None = None) -> dict[str, Any]:
-        params = super()._prepare_init_params_from_job_description(job_details, model_channel_name)
-        hyperparameters = {}
-        for key, value in params["hyperparameters"].items():
-            try:
-                hyperparameters[key] = json.loads(value)
-            except (TypeError, ValueError):
-                hyperparameters[key] = value
-        params["entry_point"] = hyperparameters.pop("sagemaker_program", None)
-        params["source_dir"] = hyperparameters.pop("sagemaker_submit_directory", None)
-        params["container_log_level"] = hyperparameters.pop("sagemaker_container_log_level", logging.INFO)
-        hyperparameters.pop("sagemaker_job_name", None)
-        hyperparameters.pop("sagemaker_region", None)
-        params["hyperparameters"] = hyperparameters
-        if not params["entry_point"]:
-            raise ConfigurationError(f"training job {job_details['TrainingJobName']!r} has no sagemaker_program "
-                                     f"hyperparameter, so it is not a {cls.__name__} job; attach with Estimator")
-        if uri_scheme(params["source_dir"]) == "file":
-            params["source_dir"] = params["source_dir"][len("file://"):]
-        image = params.pop("image_uri")
-        parsed = cls._parse_image(image)
-        if parsed:
-            params["framework_version"], params["py_version"] = parsed
-        else:
-            params["image_uri"] = image
-        return params
-
-    @classmethod
-    def _parse_image(cls, image: str | None) -> tuple[str, str] | None:
-        """``(framework_version, py_version)`` when ``image`` is this framework's own image, else None."""
-        if not cls._framework_name or not image or ":" not in image:
-            return None
-        repository, tag = image.rsplit("/", 1)[-1].split(":", 1)
-        if repository != image_uris.repository(cls._framework_name):
-            return None
-        parts = tag.split("-")
-        if len(parts) != 3:
-            return None
-        version, _processor, py_version = parts
-        try:
-            image_uris.validate(cls._framework_name, version, py_version)
-        except ValueError:
-            return None
-        return version, py_version
-
-    def create_model(self, role: str | None = None, image_uri: str | None = None, entry_point: str | None = None,
-                     source_dir: str | None = None, dependencies: Sequence[str] | None = None,
-                     predictor_cls: type[Predictor] | None = None, env: Mapping[str, str] | None = None,
-                     name: str | None = None, **kwargs: Any) -> FrameworkModel:
-        """A :attr:`model_cls` that serves the latest job's model with this estimator's code (or the given code)."""
-        model_cls = self.model_cls or FrameworkModel
-        if not model_cls._framework_name:  # a plain FrameworkModel serves with the training image
-            image_uri = image_uri or self.training_image_uri()
-        arguments: dict[str, Any] = dict(
-            model_data=self.model_data, image_uri=image_uri or self.image_uri, role=role or self.role,
-            entry_point=entry_point or self.entry_point,
-            source_dir=self.source_dir if entry_point is None and source_dir is None else source_dir,
-            dependencies=self.dependencies if dependencies is None else dependencies,
-            predictor_cls=predictor_cls or self.predictor_cls, env=env, name=name,
-            container_log_level=self.container_log_level, code_location=self.code_location,
-            sagemaker_session=self.sagemaker_session)
-        if model_cls._framework_name:
-            arguments.update(framework_version=self.framework_version, py_version=self.py_version)
-        arguments.update(self._model_kwargs())
-        arguments.update(kwargs)
-        return model_cls(**arguments)

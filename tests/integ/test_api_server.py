@@ -1,0 +1,626 @@
+"""`framework-sdk api`: boto3, the AWS CLI and our AWS-mode Session run real local jobs through it.
+
+Each test module starts the server as a child process (`framework-sdk api --port 0`, loopback, the
+process backend) with its own state dir, and points clients at it with ``AWS_ENDPOINT_URL``.
+"""
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+IMAGE = "framework-sdk-python:3.11-cpu-py3"  # the process backend's cached python framework environment
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+BUCKET = "api-server-test"
+
+TRAIN = '''
+import json, os
+import numpy as np
+print("training on", os.environ["SM_CURRENT_HOST"], "with", json.loads(os.environ["SM_HPS"]), flush=True)
+rows = np.loadtxt(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), delimiter=",", ndmin=2)
+weights = np.linalg.lstsq(rows[:, :-1], rows[:, -1], rcond=None)[0]
+np.save(os.path.join(os.environ["SM_MODEL_DIR"], "weights.npy"), weights)
+print("weights", weights.round(3).tolist(), flush=True)
+'''
+INFERENCE = '''
+import os
+import numpy as np
+
+def model_fn(model_dir):
+    return np.load(os.path.join(model_dir, "weights.npy"))
+
+def predict_fn(data, model):
+    return np.asarray(data, dtype=float).reshape(-1, len(model)) @ model
+'''
+
+
+class ApiServer:
+    """A `framework-sdk api` child process; ``url`` once it answers."""
+
+    def __init__(self, state_dir, backend="process", extra=()):
+        self.state_dir = state_dir
+        self.backend = backend
+        self.extra = list(extra)
+        self.process = None
+        self.url = None
+
+    def start(self, timeout=60):
+        command = [sys.executable, "-m", "framework_sdk.cli", "api", "--port", "0", "--state-dir",
+                   str(self.state_dir), "--backend", self.backend, *self.extra]
+        self.log = open(self.state_dir.parent / f"{self.state_dir.name}-server.log", "ab")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
+        line = self.process.stdout.readline().decode().strip()  # the URL, printed once the server answers
+        assert line.startswith("http://127.0.0.1:"), (line, self.read_log())
+        self.url = line
+        return self
+
+    def read_log(self):
+        if not self.log.closed:
+            self.log.flush()
+        return (self.state_dir.parent / f"{self.state_dir.name}-server.log").read_text(errors="replace")
+
+    def stop(self, timeout=60):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.log.close()
+
+
+def environment(url):
+    return {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-west-2"}
+
+
+@pytest.fixture(scope="module")
+def framework_python():
+    from framework_sdk import venvs
+
+    return venvs.framework_python("python", "3.11")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, framework_python):
+    state = tmp_path_factory.mktemp("api") / "state"
+    running = ApiServer(state).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def aws(server):
+    """A boto3 session pointed at the server, as `AWS_ENDPOINT_URL` points every client."""
+    import boto3
+
+    saved = {key: os.environ.get(key) for key in environment(server.url)}
+    os.environ.update(environment(server.url))
+    yield boto3.Session()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def sourcedir(files):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def training_request(name, **overrides):
+    request = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": ROLE,
+        "HyperParameters": {"sagemaker_program": json.dumps("train.py"),
+                            "sagemaker_submit_directory": json.dumps(f"s3://{BUCKET}/code/sourcedir.tar.gz")},
+        "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/", "S3DataDistributionType": "FullyReplicated"}}}],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models"},
+        "ResourceConfig": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    request.update(overrides)
+    return request
+
+
+@pytest.fixture(scope="module")
+def uploaded(aws):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    rows = "".join(f"{a / 10},{a % 3},{2 * a / 10 + 3 * (a % 3)}\n" for a in range(30))  # y = 2 x0 + 3 x1
+    s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=rows.encode())
+    s3.put_object(Bucket=BUCKET, Key="code/sourcedir.tar.gz",
+                  Body=sourcedir({"train.py": TRAIN, "inference.py": INFERENCE}))
+    return s3
+
+
+@pytest.fixture(scope="module")
+def trained(aws, uploaded):
+    sagemaker = aws.client("sagemaker")
+    sagemaker.create_training_job(**training_request("api-train-1"))
+    sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="api-train-1", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    return sagemaker.describe_training_job(TrainingJobName="api-train-1")
+
+
+def test_boto3_trains_reads_logs_and_downloads_the_model(aws, trained, uploaded):
+    assert trained["TrainingJobStatus"] == "Completed", trained.get("FailureReason")
+    artifacts = trained["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifacts == f"s3://{BUCKET}/models/api-train-1/output/model.tar.gz"
+    body = uploaded.get_object(Bucket=BUCKET, Key="models/api-train-1/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        weights = np.load(io.BytesIO(archive.extractfile("weights.npy").read()))
+    assert weights == pytest.approx([2.0, 3.0])
+
+    logs = aws.client("logs")
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix="api-train-1/")["logStreams"]
+    assert [s["logStreamName"].rsplit("-", 1)[0] for s in streams] == ["api-train-1/algo-1"]
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=streams[0]["logStreamName"],
+                                 startFromHead=True)
+    messages = [event["message"] for event in events["events"]]
+    assert any(m.startswith("training on algo-1 with") for m in messages), messages
+    assert "weights [2.0, 3.0]" in messages
+    again = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                logStreamName=streams[0]["logStreamName"], nextToken=events["nextForwardToken"])
+    assert again["events"] == [] and again["nextForwardToken"] == events["nextForwardToken"]
+
+
+def test_boto3_deploys_invokes_transforms_and_deletes(aws, trained, uploaded):
+    sagemaker, runtime = aws.client("sagemaker"), aws.client("sagemaker-runtime")
+    code = f"s3://{BUCKET}/code/sourcedir.tar.gz"
+    sagemaker.create_model(ModelName="api-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": IMAGE, "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+        "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": code}})
+    sagemaker.create_endpoint_config(EndpointConfigName="api-config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "api-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.c5.xlarge"}])
+    sagemaker.create_endpoint(EndpointName="api-endpoint", EndpointConfigName="api-config")
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="api-endpoint",
+                                                     WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([[1.0, 1.0], [0.0, 2.0]]))
+    answer = runtime.invoke_endpoint(EndpointName="api-endpoint", Body=buffer.getvalue(),
+                                     ContentType="application/x-npy", Accept="application/json",
+                                     CustomAttributes="trace=1")
+    assert answer["ContentType"] == "application/json"
+    assert json.loads(answer["Body"].read()) == pytest.approx([5.0, 6.0])
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as failure:
+        runtime.invoke_endpoint(EndpointName="api-endpoint", Body=b"not,numbers", ContentType="text/csv")
+    assert failure.value.response["Error"]["Code"] == "ModelError"
+    with pytest.raises(ClientError) as failure:
+        runtime.invoke_endpoint(EndpointName="no-such-endpoint", Body=b"1", ContentType="text/csv")
+    assert failure.value.response["Error"]["Code"] == "ValidationException"
+    assert [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]] == ["api-endpoint"]
+    group = "/aws/sagemaker/Endpoints/api-endpoint"
+    streams = aws.client("logs").describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["AllTraffic/algo-1"]
+
+    uploaded.put_object(Bucket=BUCKET, Key="batch/rows.csv", Body="".join(f"{i},1\n" for i in range(20)).encode())
+    sagemaker.create_transform_job(
+        TransformJobName="api-transform", ModelName="api-model",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/"}},
+                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/predictions", "Accept": "text/csv", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.c5.xlarge", "InstanceCount": 1})
+    sagemaker.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName="api-transform", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    described = sagemaker.describe_transform_job(TransformJobName="api-transform")
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    output = uploaded.get_object(Bucket=BUCKET, Key="predictions/rows.csv.out")["Body"].read().decode()
+    assert [float(v) for v in output.split()] == pytest.approx([2 * i + 3 for i in range(20)])
+
+    sagemaker.delete_endpoint(EndpointName="api-endpoint")
+    sagemaker.get_waiter("endpoint_deleted").wait(EndpointName="api-endpoint", WaiterConfig={"Delay": 1})
+    sagemaker.delete_endpoint_config(EndpointConfigName="api-config")
+    sagemaker.delete_model(ModelName="api-model")
+    assert sagemaker.list_models()["Models"] == []
+    with pytest.raises(ClientError, match="ValidationException"):
+        sagemaker.describe_model(ModelName="api-model")
+
+
+def test_lists_page_with_next_token_and_filter(aws, server):
+    sagemaker = aws.client("sagemaker")
+    names = [f"paged-model-{i}" for i in range(5)]
+    for name in names:
+        sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    try:
+        first = sagemaker.list_models(NameContains="paged-model", MaxResults=2, SortBy="Name", SortOrder="Ascending")
+        assert [m["ModelName"] for m in first["Models"]] == names[:2] and first["NextToken"]
+        pages = sagemaker.get_paginator("list_models").paginate(NameContains="paged-model", SortBy="Name",
+                                                                 SortOrder="Descending",
+                                                                 PaginationConfig={"PageSize": 2})
+        assert [m["ModelName"] for page in pages for m in page["Models"]] == names[::-1]
+        assert sagemaker.list_models(NameContains="nothing-like-this")["Models"] == []
+        from botocore.exceptions import ClientError
+
+        with pytest.raises(ClientError, match="NextToken"):
+            sagemaker.list_models(NextToken="not-a-token")
+        with pytest.raises(ClientError) as failure:
+            sagemaker.create_model(ModelName=names[0], ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "other"})
+        assert failure.value.response["Error"]["Code"] == "ValidationException"
+    finally:
+        for name in names:
+            sagemaker.delete_model(ModelName=name)
+
+
+def raw_request(url, body=b"", headers=None, method="POST", path="/"):
+    request = urllib.request.Request(url + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_malformed_requests_get_4xx_and_the_server_keeps_serving(aws, server):
+    import random
+
+    json_11 = "application/x-amz-json-1.1"
+    random.seed(17)
+    cases = [
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b"{not json"),
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b"[1, 2, 3]"),
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b'{"ModelName": "m", "Bogus": 1}'),
+        ({"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11}, b'{"ModelName": 7}'),
+        ({"X-Amz-Target": "SageMaker.DescribeTrainingJob", "Content-Type": json_11}, b"{}"),
+        ({"X-Amz-Target": "SageMaker.NoSuchOperation", "Content-Type": json_11}, b"{}"),
+        ({"X-Amz-Target": "Nonsense", "Content-Type": json_11}, b"{}"),
+        ({"Content-Type": json_11}, b'{"TrainingJobName": "x"}'),
+        ({"X-Amz-Target": "SageMaker.ListModels", "Content-Type": json_11}, b"{" + b" " * (6 * 1024 * 1024) + b"}"),
+        ({"X-Amz-Target": "Logs_20140328.GetLogEvents", "Content-Type": json_11}, b'{"logStreamName": "x"}'),
+        ({"Content-Type": "text/csv"}, b"1,2", "/endpoints/%2e%2e/invocations"),
+    ]
+    for _ in range(20):  # random JSON documents of random operations
+        operation = random.choice(["CreateTrainingJob", "CreateEndpoint", "ListTrainingJobs", "StopTransformJob"])
+        document = {random.choice(["TrainingJobName", "MaxResults", "x", ""]): random.choice([None, 1, "a", [], {}])
+                    for _ in range(random.randint(1, 4))}
+        cases.append(({"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": json_11},
+                      json.dumps(document).encode()))
+    for headers, body, *path in cases:
+        status, answer = raw_request(server.url, body, headers, path=path[0] if path else "/")
+        assert 400 <= status < 500, (headers, body[:80], status, answer[:300])
+        if headers.get("Content-Type") == json_11:
+            assert json.loads(answer)["__type"], answer
+    # An unknown field, as SageMaker reports it.
+    status, answer = raw_request(server.url, b'{"ModelName": "m", "PrimaryContainer": {"Image": "i"}, "Bogus": 1}',
+                                 {"X-Amz-Target": "SageMaker.CreateModel", "Content-Type": json_11})
+    error = json.loads(answer)
+    assert (status, error["__type"]) == (400, "ValidationException")
+    assert error["message"].startswith("1 validation error detected: Value at 'bogus' failed to satisfy constraint")
+    from botocore.exceptions import ClientError
+
+    outside = training_request("reads-etc", InputDataConfig=[{"ChannelName": "train", "DataSource": {
+        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:///etc"}}}])  # local mode reads file:// S3Uris
+    with pytest.raises(ClientError, match="file:///etc lies outside the paths this server may read"):
+        aws.client("sagemaker").create_training_job(**outside)
+    assert aws.client("sagemaker").list_training_jobs()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert server.process.poll() is None
+
+
+def test_completed_jobs_objects_and_endpoints_survive_a_restart(tmp_path, framework_python):
+    import boto3
+
+    first = ApiServer(tmp_path / "state").start()
+    try:
+        session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+        clients = {name: session.client(name, endpoint_url=first.url) for name in ("s3", "sagemaker")}
+        clients["s3"].create_bucket(Bucket=BUCKET)
+        clients["s3"].put_object(Bucket=BUCKET, Key="data/train.csv", Body=b"1,0,2\n0,1,3\n1,1,5\n",
+                                 Metadata={"owner": "test"}, ContentType="text/csv")
+        clients["s3"].put_object(Bucket=BUCKET, Key="code/sourcedir.tar.gz",
+                                 Body=sourcedir({"train.py": TRAIN, "inference.py": INFERENCE}))
+        clients["sagemaker"].create_training_job(**training_request("kept-job"))
+        clients["sagemaker"].get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName="kept-job", WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        artifacts = clients["sagemaker"].describe_training_job(TrainingJobName="kept-job")["ModelArtifacts"]
+        clients["sagemaker"].create_model(ModelName="kept-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": IMAGE, "ModelDataUrl": artifacts["S3ModelArtifacts"],
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                            "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/code/sourcedir.tar.gz"}})
+        clients["sagemaker"].create_endpoint_config(EndpointConfigName="kept-config", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "kept-model", "InitialInstanceCount": 1,
+            "InstanceType": "ml.c5.xlarge"}])
+        clients["sagemaker"].create_endpoint(EndpointName="kept-endpoint", EndpointConfigName="kept-config")
+        clients["sagemaker"].get_waiter("endpoint_in_service").wait(EndpointName="kept-endpoint",
+                                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        # A second server on the same state dir refuses, naming the first.
+        second = subprocess.run([sys.executable, "-m", "framework_sdk.cli", "api", "--port", "0", "--state-dir",
+                                 str(tmp_path / "state"), "--backend", "process"], capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 1
+        assert f"in use by another framework-sdk api server (process {first.process.pid})" in second.stderr
+    finally:
+        first.stop()
+    assert first.process.returncode == 0, first.read_log()
+
+    again = ApiServer(tmp_path / "state").start()
+    try:
+        clients = {name: session.client(name, endpoint_url=again.url)
+                   for name in ("s3", "sagemaker", "sagemaker-runtime", "logs")}
+        kept = clients["s3"].get_object(Bucket=BUCKET, Key="data/train.csv")
+        assert kept["Body"].read() == b"1,0,2\n0,1,3\n1,1,5\n"
+        assert kept["Metadata"] == {"owner": "test"} and kept["ContentType"] == "text/csv"
+        job = clients["sagemaker"].describe_training_job(TrainingJobName="kept-job")
+        assert job["TrainingJobStatus"] == "Completed" and job["ModelArtifacts"] == artifacts
+        listed = clients["sagemaker"].list_training_jobs(StatusEquals="Completed")["TrainingJobSummaries"]
+        assert [j["TrainingJobName"] for j in listed] == ["kept-job"]
+        events = clients["logs"].filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                                   logStreamNamePrefix="kept-job/")["events"]
+        assert any(e["message"].startswith("weights") for e in events)
+        clients["sagemaker"].get_waiter("endpoint_in_service").wait(EndpointName="kept-endpoint",
+                                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        answer = clients["sagemaker-runtime"].invoke_endpoint(EndpointName="kept-endpoint", Body=b"1,1\n",
+                                                              ContentType="text/csv", Accept="application/json")
+        assert json.loads(answer["Body"].read()) == pytest.approx([5.0])
+        clients["sagemaker"].delete_endpoint(EndpointName="kept-endpoint")
+    finally:
+        again.stop()
+
+
+def aws_cli(server, *arguments, check=True):
+    """The AWS CLI v1 (awscli from PyPI, in the test extra) against the server."""
+    command = [os.path.join(os.path.dirname(sys.executable), "aws"), *arguments]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **environment(server.url)})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_aws_cli_lists_describes_copies_and_invokes(aws, server, trained, uploaded, tmp_path):
+    listed = json.loads(aws_cli(server, "sagemaker", "list-training-jobs").stdout)
+    assert "api-train-1" in [job["TrainingJobName"] for job in listed["TrainingJobSummaries"]]
+    described = json.loads(aws_cli(server, "sagemaker", "describe-training-job", "--training-job-name",
+                                   "api-train-1").stdout)
+    assert described["TrainingJobStatus"] == "Completed"
+    missing = aws_cli(server, "sagemaker", "describe-training-job", "--training-job-name", "nope", check=False)
+    assert missing.returncode != 0 and "ValidationException" in missing.stderr
+
+    local = tmp_path / "rows.csv"
+    local.write_text("3,1\n")
+    aws_cli(server, "s3", "cp", str(local), f"s3://{BUCKET}/cli/rows.csv")
+    aws_cli(server, "s3", "cp", f"s3://{BUCKET}/models/api-train-1/output/model.tar.gz", str(tmp_path / "m.tar.gz"))
+    with tarfile.open(tmp_path / "m.tar.gz") as archive:
+        assert "weights.npy" in archive.getnames()
+
+    sagemaker = aws.client("sagemaker")
+    sagemaker.create_model(ModelName="cli-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": IMAGE, "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+        "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                        "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/code/sourcedir.tar.gz"}})
+    sagemaker.create_endpoint_config(EndpointConfigName="cli-config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "cli-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.c5.xlarge"}])
+    sagemaker.create_endpoint(EndpointName="cli-endpoint", EndpointConfigName="cli-config")
+    try:
+        aws_cli(server, "sagemaker", "wait", "endpoint-in-service", "--endpoint-name", "cli-endpoint")
+        out = tmp_path / "prediction.json"
+        aws_cli(server, "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", "cli-endpoint",
+                "--content-type", "text/csv", "--accept", "application/json", "--body", "fileb://" + str(local),
+                str(out))
+        assert json.loads(out.read_text()) == pytest.approx([9.0])
+    finally:
+        sagemaker.delete_endpoint(EndpointName="cli-endpoint")
+        sagemaker.delete_endpoint_config(EndpointConfigName="cli-config")
+        sagemaker.delete_model(ModelName="cli-model")
+
+
+def test_our_sdk_in_aws_mode_trains_deploys_predicts_and_transforms(aws, server, uploaded, tmp_path, capsys):
+    import framework_sdk
+    from framework_sdk.estimator import Framework
+    from framework_sdk.model import FrameworkModel
+    from framework_sdk.serializers import CSVDeserializer, CSVSerializer
+
+    class ScriptModel(FrameworkModel):
+        _framework_name = "python"
+
+    class Script(Framework):
+        _framework_name = "python"
+        model_cls = ScriptModel
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(TRAIN)
+    (code / "inference.py").write_text(INFERENCE)
+    session = framework_sdk.Session(boto_session=aws)  # AWS mode: every call goes through the server
+    assert not getattr(session, "local_mode", False)
+    estimator = Script("train.py", source_dir=str(code), image_uri=IMAGE, framework_version="3.11", role=ROLE,
+                       instance_count=1, instance_type="ml.c5.xlarge", sagemaker_session=session,
+                       output_path=f"s3://{BUCKET}/sdk-models")
+    estimator.fit({"train": f"s3://{BUCKET}/data/"})
+    assert "weights [2.0, 3.0]" in capsys.readouterr().out  # the job's log, streamed from the Logs API
+    assert estimator.model_data.startswith(f"s3://{BUCKET}/sdk-models/")
+    model = estimator.create_model(entry_point="inference.py", source_dir=str(code))
+    predictor = model.deploy(initial_instance_count=1, instance_type="ml.c5.xlarge",
+                             serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    try:
+        result = predictor.predict([[1, 1], [0, 2]])
+        assert [float(row[0]) for row in result] == pytest.approx([5.0, 6.0])
+    finally:
+        predictor.delete_endpoint()
+    uploaded.put_object(Bucket=BUCKET, Key="sdk-batch/rows.csv", Body="".join(f"{i},1\n" for i in range(20)).encode())
+    transformer = model.transformer(instance_count=1, instance_type="ml.c5.xlarge", assemble_with="Line",
+                                    output_path=f"s3://{BUCKET}/sdk-predictions", accept="text/csv")
+    transformer.transform(f"s3://{BUCKET}/sdk-batch/", content_type="text/csv", split_type="Line")
+    transformer.wait()
+    output = uploaded.get_object(Bucket=BUCKET, Key="sdk-predictions/rows.csv.out")["Body"].read().decode()
+    assert [float(v) for v in output.split()] == pytest.approx([2 * i + 3 for i in range(20)])
+
+
+SAGEMAKER_V2_SCRIPT = '''
+import json, os, sys
+import boto3, sagemaker
+from sagemaker.estimator import Estimator
+from sagemaker.serializers import CSVSerializer
+from sagemaker.deserializers import JSONDeserializer
+
+bucket, image, role = sys.argv[1:4]
+session = sagemaker.Session(boto_session=boto3.Session())
+code = f"s3://{bucket}/code/sourcedir.tar.gz"
+estimator = Estimator(image_uri=image, role=role, instance_count=1, instance_type="ml.c5.xlarge",
+                      output_path=f"s3://{bucket}/v2-models", sagemaker_session=session,
+                      hyperparameters={"sagemaker_program": "train.py", "sagemaker_submit_directory": code})
+estimator.fit({"train": f"s3://{bucket}/data/"}, logs="All")
+predictor = estimator.deploy(initial_instance_count=1, instance_type="ml.c5.xlarge",
+                             env={"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": code},
+                             serializer=CSVSerializer(), deserializer=JSONDeserializer())
+try:
+    print("PREDICTIONS", json.dumps(predictor.predict([[1, 1], [0, 2]])))
+finally:
+    predictor.delete_endpoint()
+'''
+
+
+def test_sagemaker_python_sdk_v2_fits_deploys_and_predicts(server, uploaded, tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    try:
+        from _peers import peer_env, sagemaker_v2_python
+    finally:
+        sys.path.pop(0)
+    script = tmp_path / "v2.py"
+    script.write_text(SAGEMAKER_V2_SCRIPT)
+    result = subprocess.run([sagemaker_v2_python(), str(script), BUCKET, IMAGE, ROLE], capture_output=True,
+                            text=True, timeout=600,
+                            env={**peer_env(), **environment(server.url), "SAGEMAKER_SUPPRESS_V2_WARNING": "1"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert "weights [2.0, 3.0]" in result.stdout  # the SDK's log streaming read the job's real output
+    predictions = json.loads(result.stdout.split("PREDICTIONS", 1)[1].splitlines()[0])
+    assert predictions == pytest.approx([5.0, 6.0])
+
+
+def test_a_server_given_a_key_refuses_unsigned_and_wrongly_signed_requests(tmp_path):
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    beyond_loopback = subprocess.run([sys.executable, "-m", "framework_sdk.cli", "api", "--host", "0.0.0.0",
+                                      "--port", "0", "--state-dir", str(tmp_path / "open")],
+                                     capture_output=True, text=True, timeout=60)
+    assert beyond_loopback.returncode != 0 and "--access-key and --secret-key" in beyond_loopback.stderr
+
+    server = ApiServer(tmp_path / "state", extra=["--access-key", "AKIDLOCAL", "--secret-key", "s3cr3t"]).start()
+    try:
+        def clients(key, secret, **config):
+            session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name="us-east-1")
+            return {name: session.client(name, endpoint_url=server.url, config=Config(**config))
+                    for name in ("sagemaker", "s3", "sts", "logs")}
+
+        good = clients("AKIDLOCAL", "s3cr3t")
+        assert good["sagemaker"].list_training_jobs()["TrainingJobSummaries"] == []
+        good["s3"].create_bucket(Bucket=BUCKET)
+        good["s3"].put_object(Bucket=BUCKET, Key="a key/with spaces+plus.txt", Body=b"signed")
+        assert good["s3"].get_object(Bucket=BUCKET, Key="a key/with spaces+plus.txt")["Body"].read() == b"signed"
+        assert [o["Key"] for o in good["s3"].list_objects_v2(Bucket=BUCKET, Prefix="a key/")["Contents"]] == [
+            "a key/with spaces+plus.txt"]
+        assert good["sts"].get_caller_identity()["Account"]
+
+        expected = {"sagemaker": "InvalidSignatureException", "s3": "SignatureDoesNotMatch",
+                    "sts": "InvalidSignatureException"}
+        wrong = clients("AKIDLOCAL", "not-the-secret", retries={"max_attempts": 1})
+        calls = {"sagemaker": lambda c: c.list_training_jobs(), "s3": lambda c: c.list_objects_v2(Bucket=BUCKET),
+                 "sts": lambda c: c.get_caller_identity()}
+        for name, call in calls.items():
+            with pytest.raises(ClientError) as refused:
+                call(wrong[name])
+            assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+            assert refused.value.response["Error"]["Code"] == expected[name], name
+        with pytest.raises(ClientError) as refused:
+            clients("AKIDOTHER", "s3cr3t")["sagemaker"].list_models()
+        assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+        unsigned = clients("x", "y", signature_version=UNSIGNED, retries={"max_attempts": 1})
+        for name, code in (("sagemaker", "MissingAuthenticationTokenException"), ("s3", "AccessDenied")):
+            with pytest.raises(ClientError) as refused:
+                calls[name](unsigned[name])
+            assert refused.value.response["Error"]["Code"] == code
+        assert good["sagemaker"].list_models()["Models"] == []  # still serving
+    finally:
+        server.stop()
+
+
+CHAINER_TRAIN = '''
+import os
+import chainer
+import numpy as np
+rows = np.loadtxt(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), delimiter=",", ndmin=2)
+layer = chainer.links.Linear(2, 1, nobias=True)
+optimizer = chainer.optimizers.Adam(alpha=0.1)
+optimizer.setup(layer)
+x, y = rows[:, :-1].astype("float32"), rows[:, -1:].astype("float32")
+for step in range(500):
+    loss = chainer.functions.mean_squared_error(layer(x), y)
+    layer.cleargrads()
+    loss.backward()
+    optimizer.update()
+print("chainer", chainer.__version__, "loss", float(loss.array), flush=True)
+np.save(os.path.join(os.environ["SM_MODEL_DIR"], "weights.npy"), layer.W.array.ravel().astype(float))
+'''
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_boto3_runs_the_chainer_image_in_docker_through_the_server(tmp_path, chainer_image):
+    import boto3
+
+    server = ApiServer(tmp_path / "state", backend="docker").start()
+    try:
+        session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+        s3, sagemaker, runtime, logs = (session.client(name, endpoint_url=server.url)
+                                        for name in ("s3", "sagemaker", "sagemaker-runtime", "logs"))
+        s3.create_bucket(Bucket=BUCKET)
+        rows = "".join(f"{a / 10},{a % 3},{2 * a / 10 + 3 * (a % 3)}\n" for a in range(30))
+        s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=rows.encode())
+        s3.put_object(Bucket=BUCKET, Key="code/sourcedir.tar.gz",
+                      Body=sourcedir({"train.py": CHAINER_TRAIN, "inference.py": INFERENCE}))
+        request = training_request("chainer-docker")
+        request["AlgorithmSpecification"]["TrainingImage"] = chainer_image
+        sagemaker.create_training_job(**request)
+        sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName="chainer-docker", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+        job = sagemaker.describe_training_job(TrainingJobName="chainer-docker")
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        events = logs.filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix="chainer-docker/algo-1-", filterPattern="chainer")["events"]
+        assert any(e["message"].startswith("chainer 7.8.1 loss") for e in events), events
+        sagemaker.create_model(ModelName="chainer-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": chainer_image, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"],
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                            "SAGEMAKER_SUBMIT_DIRECTORY": f"s3://{BUCKET}/code/sourcedir.tar.gz"}})
+        sagemaker.create_endpoint_config(EndpointConfigName="chainer-config", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "chainer-model", "InitialInstanceCount": 1,
+            "InstanceType": "ml.c5.xlarge"}])
+        sagemaker.create_endpoint(EndpointName="chainer-endpoint", EndpointConfigName="chainer-config")
+        sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="chainer-endpoint",
+                                                         WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        buffer = io.BytesIO()
+        np.save(buffer, np.array([[1.0, 1.0], [0.0, 2.0]]))
+        answer = runtime.invoke_endpoint(EndpointName="chainer-endpoint", Body=buffer.getvalue(),
+                                         ContentType="application/x-npy", Accept="application/x-npy")
+        predictions = np.load(io.BytesIO(answer["Body"].read()))
+        assert predictions.ravel() == pytest.approx([5.0, 6.0], abs=0.1)
+        sagemaker.delete_endpoint(EndpointName="chainer-endpoint")
+        sagemaker.get_waiter("endpoint_deleted").wait(EndpointName="chainer-endpoint", WaiterConfig={"Delay": 1})
+    finally:
+        server.stop()
