@@ -6,17 +6,19 @@ toolkit and the conformance check to honour and test it. It holds constants and 
 functions over paths and plain data; it imports only the standard library and nothing of
 ours, so it costs nothing to import and runs anywhere (an image, a process, a test).
 
-SageMaker's own spellings are kept exactly: changing one here changes the contract.
+SageMaker's own spellings are kept exactly: changing one here changes the contract. The few
+names framework-sdk adds between its own engine and its own toolkit (``FRAMEWORK_SDK_*``) are
+marked as such.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
-from collections.abc import Mapping
+from typing import Any, NamedTuple, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -33,9 +35,9 @@ MODEL_ARCHIVE = "model.tar.gz"
 OUTPUT_ARCHIVE = "output.tar.gz"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
 INFERENCE_CODE_DIR = "code"  # inside the model folder: the inference script and its requirements
-DEFAULT_CHECKPOINT_DIR = "/opt/ml/checkpoints"
+DEFAULT_CHECKPOINT_DIR = f"{BASE_DIR}/checkpoints"
 # processing jobs: inputs and outputs under processing/, the job's config under config/
-PROCESSING_DIR = "/opt/ml/processing"
+PROCESSING_DIR = f"{BASE_DIR}/processing"
 PROCESSING_JOB_CONFIG_FILE = "processingjobconfig.json"
 EXIT_MESSAGE_FILE = "message"  # output/message: the first KB becomes DescribeProcessingJob's ExitMessage
 EXIT_MESSAGE_LIMIT = 1024
@@ -43,7 +45,11 @@ EXIT_MESSAGE_LIMIT = 1024
 
 @dataclass(frozen=True)
 class Layout:
-    """The ``/opt/ml`` tree rooted at ``base`` (a host's own folder outside a container)."""
+    """The ``/opt/ml`` tree rooted at ``base`` (a host's own folder outside a container).
+
+    ``Layout()`` is the tree as a container sees it; a path of it that the client sends to a
+    container is spelled with ``.as_posix()`` (``Layout().inference_code_dir.as_posix()``).
+    """
 
     base: Path = Path(BASE_DIR)
 
@@ -62,11 +68,11 @@ class Layout:
 
     @property
     def input_config_dir(self) -> Path:
-        return self.base / "input" / "config"
+        return self.input_dir / "config"
 
     @property
     def input_data_dir(self) -> Path:
-        return self.base / "input" / "data"
+        return self.input_dir / "data"
 
     def channel_dir(self, channel: str) -> Path:
         return self.input_data_dir / channel
@@ -97,11 +103,11 @@ class Layout:
 
     @property
     def output_data_dir(self) -> Path:
-        return self.base / "output" / "data"
+        return self.output_dir / "data"
 
     @property
     def output_intermediate_dir(self) -> Path:
-        return self.base / "output" / "intermediate"
+        return self.output_dir / "intermediate"
 
     @property
     def failure_file(self) -> Path:
@@ -119,6 +125,11 @@ class Layout:
     @property
     def checkpoints_dir(self) -> Path:
         return self.base / "checkpoints"
+
+    def relative(self, path: Path) -> str:
+        """``path`` inside this tree, relative to its base and POSIX-spelled (``input/data/train``): the
+        same name in a host's own tree and under ``/opt/ml``."""
+        return path.relative_to(self.base).as_posix()
 
     @property
     def processing_dir(self) -> Path:
@@ -148,7 +159,7 @@ class Layout:
             raise ContractError(f"{container_path!r} is not under {BASE_DIR}")
         return self.base / relative if relative else self.base
 
-    def create(self, channels: tuple = ()) -> Layout:
+    def create(self, channels: Iterable[str] = ()) -> Layout:
         """Make the folders a training job starts with (config, data per channel, model, output)."""
         for folder in (self.input_config_dir, self.model_dir, self.output_data_dir,
                        *(self.channel_dir(name) for name in channels)):
@@ -190,25 +201,91 @@ def check_processing_path(container_path: object, where: str) -> str:
     return container_path.rstrip("/")
 
 
+# ---------------------------------------------------------------------------- enumerations
+# The single values code picks by name; the tuples are what the API accepts.
+LOCAL = "local"
+LOCAL_GPU = "local_gpu"
+FILE_MODE = "File"
+PIPE_MODE = "Pipe"
+S3_PREFIX = "S3Prefix"
+FULLY_REPLICATED = "FullyReplicated"
+NONE = "None"  # SageMaker's value for no compression, record wrapping, split, assembly or join
+LINE = "Line"
+MULTI_RECORD = "MultiRecord"
+SINGLE_RECORD = "SingleRecord"
+
+LOCAL_INSTANCE_TYPES = (LOCAL, LOCAL_GPU)
+INPUT_MODES = (FILE_MODE, PIPE_MODE, "FastFile")
+PROCESSING_INPUT_MODES = (FILE_MODE, PIPE_MODE)  # a processing input's S3InputMode
+PROCESSING_DATA_TYPES = (S3_PREFIX, "ManifestFile")  # a processing input's S3DataType
+UPLOAD_MODES = ("EndOfJob", "Continuous")  # a processing output's S3UploadMode
+S3_DATA_TYPES = (S3_PREFIX, "ManifestFile", "AugmentedManifestFile")
+S3_DATA_DISTRIBUTIONS = (FULLY_REPLICATED, "ShardedByS3Key")
+COMPRESSION_TYPES = (NONE, "Gzip")
+RECORD_WRAPPINGS = (NONE, "RecordIO")
+SPLIT_TYPES = (NONE, LINE, "RecordIO", "TFRecord")
+ASSEMBLE_WITH = (NONE, LINE)
+JOIN_SOURCES = (NONE, "Input")
+BATCH_STRATEGIES = (MULTI_RECORD, SINGLE_RECORD)
+# the model server's spelling of the batch strategies (SAGEMAKER_BATCH_STRATEGY), in the same order
+SERVER_MULTI_RECORD = "MULTI_RECORD"
+SERVER_SINGLE_RECORD = "SINGLE_RECORD"
+SERVER_BATCH_STRATEGIES = (SERVER_MULTI_RECORD, SERVER_SINGLE_RECORD)
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")  # SageMaker's ChannelName (ASCII only)
+HOMOGENEOUS_GROUP = "homogeneousCluster"
+
+
+def server_batch_strategy(strategy: str) -> str:
+    """The model server's spelling of a batch strategy: ``MultiRecord`` (the API's), ``multi-record`` and
+    ``MULTI_RECORD`` -> ``MULTI_RECORD``; empty -> the default, ``MULTI_RECORD``. Anything else comes back
+    upper-cased, for the caller to refuse (it is not in :data:`SERVER_BATCH_STRATEGIES`)."""
+    folded = (strategy.strip() or SERVER_BATCH_STRATEGIES[0]).upper().replace("-", "_")
+    api_spellings = {api.upper(): server for api, server in zip(BATCH_STRATEGIES, SERVER_BATCH_STRATEGIES)}
+    return api_spellings.get(folded, folded)
+
+
+def is_local_instance_type(instance_type: str | None) -> bool:
+    return instance_type in LOCAL_INSTANCE_TYPES
+
+
+def valid_channel_name(name: object) -> bool:
+    return isinstance(name, str) and CHANNEL_NAME.fullmatch(name) is not None
+
+
 # ---------------------------------------------------------------------------- config files
 class ContractError(ValueError):
     """A config file of the contract is unreadable or malformed; the message names it and the fix."""
 
 
-def resource_config(current_host: str, hosts: list, network_interface_name: str = "eth0",
-                    **extra: Any) -> dict:
-    """The ``resourceconfig.json`` of ``current_host`` among ``hosts`` (``extra`` keys kept as given)."""
-    return {"current_host": current_host, "hosts": list(hosts),
-            "network_interface_name": network_interface_name, **extra}
+DEFAULT_NETWORK_INTERFACE = "eth0"
 
 
-def channel_config(content_type: str | None = None, input_mode: str = "File",
-                   distribution: str = "FullyReplicated", record_wrapping: str = "None") -> dict:
-    """One channel's entry of ``inputdataconfig.json``."""
+def resource_config(current_host: str, hosts: Sequence[str], network_interface_name: str = DEFAULT_NETWORK_INTERFACE,
+                    *, instance_type: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The ``resourceconfig.json`` of ``current_host`` among ``hosts`` (``extra`` keys kept as given).
+
+    With ``instance_type`` it also holds the keys SageMaker writes for one homogeneous instance
+    group: ``current_instance_type``, ``current_group_name`` and ``instance_groups``.
+    """
+    config: dict[str, Any] = {"current_host": current_host, "hosts": list(hosts),
+                              "network_interface_name": network_interface_name}
+    if instance_type is not None:
+        config.update(current_group_name=HOMOGENEOUS_GROUP, current_instance_type=instance_type,
+                      instance_groups=[{"instance_group_name": HOMOGENEOUS_GROUP, "hosts": list(hosts),
+                                        "instance_type": instance_type}])
+    config.update(extra)
+    return config
+
+
+def channel_config(content_type: str | None = None, input_mode: str = FILE_MODE, distribution: str = FULLY_REPLICATED,
+                   record_wrapping: str = NONE, compression_type: str | None = None) -> dict[str, str]:
+    """One channel's entry of ``inputdataconfig.json`` (``ContentType``, ``CompressionType`` only when given)."""
     entry = {"TrainingInputMode": input_mode, "S3DistributionType": distribution,
              "RecordWrapperType": record_wrapping}
     if content_type:
         entry["ContentType"] = content_type
+    if compression_type:
+        entry["CompressionType"] = compression_type
     return entry
 
 
@@ -220,6 +297,25 @@ def write_training_config(layout: Layout, hyperparameters: Mapping[str, Any], re
     write_json(layout.hyperparameters_file, dict(hyperparameters))
     write_json(layout.resource_config_file, dict(resource))
     write_json(layout.input_data_config_file, dict(input_data))
+
+
+class TrainingConfig(NamedTuple):
+    """The three ``input/config`` files of a training job, as read by :func:`read_training_config`."""
+
+    hyperparameters: dict[str, Any]
+    resource: dict[str, Any] | None  # None: no resourceconfig.json (one host, algo-1)
+    input_data: dict[str, Any]
+
+
+def read_training_config(layout: Layout) -> TrainingConfig:
+    """Read the ``input/config`` files of ``layout``. A missing hyperparameters or input-data file
+    means none; a missing resource config is ``None``. Raises :class:`ContractError` for a file
+    that cannot be read, is not one JSON object, or (the resource config) names no valid hosts."""
+    hyperparameters = read_json_object(layout.hyperparameters_file, {})
+    resource = read_json_object(layout.resource_config_file, None)
+    if resource is not None:
+        check_resource_config(resource, layout.resource_config_file)
+    return TrainingConfig(hyperparameters, resource, read_json_object(layout.input_data_config_file, {}))
 
 
 def write_processing_config(layout: Layout, job: Mapping[str, Any], resource: Mapping[str, Any]) -> None:
@@ -263,16 +359,8 @@ def read_json_object(path: PathLike, default: Any = None) -> Any:
     return value
 
 
-def check_resource_config(config: Mapping[str, Any], where: object) -> None:
-    """Raise :class:`ContractError` unless ``config`` names a current host among valid host names."""
-    hosts = config.get("hosts")
-    current = config.get("current_host")
-    if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
-        raise ContractError(f'{where}: "hosts" must be a non-empty list of host names, e.g. ["algo-1"]')
-    if current not in hosts:
-        raise ContractError(f'{where}: "current_host" {current!r} is not one of "hosts" {hosts}')
-    if not all(HOST_NAME.fullmatch(h) for h in hosts):
-        raise ContractError(f'{where}: host names may hold only letters, digits, ".", "_" and "-": {hosts}')
+# ---------------------------------------------------------------------------- hosts
+HOST_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def host_name(index: int) -> str:
@@ -280,8 +368,25 @@ def host_name(index: int) -> str:
     return f"algo-{index}"
 
 
-HOST_NAME = re.compile(r"[A-Za-z0-9._-]+")
+def host_names(count: int) -> list[str]:
+    """The names of a job's ``count`` hosts: ``["algo-1", ..., "algo-<count>"]``."""
+    return [host_name(index) for index in range(1, count + 1)]
+
+
 DEFAULT_HOST = host_name(1)
+
+
+def check_resource_config(config: Mapping[str, Any], where: object) -> None:
+    """Raise :class:`ContractError` unless ``config`` names a current host among valid host names."""
+    hosts = config.get("hosts")
+    current = config.get("current_host")
+    if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
+        raise ContractError(f'{where}: "hosts" must be a non-empty list of host names, e.g. ["{DEFAULT_HOST}"]')
+    if current not in hosts:
+        raise ContractError(f'{where}: "current_host" {current!r} is not one of "hosts" {hosts}')
+    if not all(HOST_NAME.fullmatch(h) for h in hosts):
+        raise ContractError(f'{where}: host names may hold only letters, digits, ".", "_" and "-": {hosts}')
+
 
 # ---------------------------------------------------------------------------- hyperparameters
 FRAMEWORK_PARAM_PREFIX = "sagemaker_"
@@ -298,6 +403,20 @@ PROCESS_SLOTS_PARAM = "sagemaker_process_slots_per_host"
 NUM_PROCESSES_PARAM = "sagemaker_num_processes"
 MPI_OPTIONS_PARAM = "sagemaker_additional_mpi_options"
 DISTRIBUTION_GROUPS_PARAM = "sagemaker_distribution_instance_groups"
+# Any of these true turns on a distributed strategy (so distribution_instance_groups has the host's group).
+DISTRIBUTION_ENABLED_PARAMS = (MPI_ENABLED_PARAM, "sagemaker_parameter_server_enabled",
+                               "sagemaker_distributed_dataparallel_enabled", "sagemaker_pytorch_ddp_enabled",
+                               "sagemaker_multi_worker_mirrored_strategy_enabled")
+# The framework parameters the training toolkit itself understands; the other ``sagemaker_*`` keys
+# are "additional" ones (SM_FRAMEWORK_PARAMS), as in SageMaker's toolkits.
+TOOLKIT_PARAMS = frozenset({PROGRAM_PARAM, SUBMIT_DIRECTORY_PARAM, REGION_PARAM, LOG_LEVEL_PARAM, JOB_NAME_PARAM,
+                            CLOUDWATCH_METRICS_PARAM, S3_OUTPUT_PARAM})
+
+
+def is_framework_param(name: str) -> bool:
+    """True for a framework parameter (``sagemaker_*``), False for the user's own hyperparameter."""
+    return name.startswith(FRAMEWORK_PARAM_PREFIX)
+
 
 # ---------------------------------------------------------------------------- environment
 SM_PREFIX = "SM_"
@@ -315,7 +434,27 @@ BATCH_ENV = "SAGEMAKER_BATCH"
 BATCH_STRATEGY_ENV = "SAGEMAKER_BATCH_STRATEGY"
 MAX_CONCURRENT_TRANSFORMS_ENV = "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"
 DEFAULT_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
+INFERENCE_CONFIG_ENV = "INFERENCE_CONFIG"  # JSON: the keyword arguments of a predictor class (gluonts' name)
 DEFAULT_PORT = 8080
+DEFAULT_BIND_HOST = "0.0.0.0"
+DEFAULT_MODEL_SERVER_TIMEOUT = 60.0  # seconds
+DEFAULT_MAX_PAYLOAD_MB = 6  # SageMaker's invocation limit, and MaxPayloadInMB's default
+
+# framework-sdk's own names, between its engine (or check) and its toolkit
+FRAMEWORK_ENV = "FRAMEWORK_SDK_FRAMEWORK"  # the framework whose defaults and serving functions the toolkit uses
+LOCAL_HOSTS_ENV = "FRAMEWORK_SDK_LOCAL_HOSTS"  # "1": every host of the job runs on this machine (process backend)
+REQUIREMENTS_INSTALLED_ENV = "FRAMEWORK_SDK_REQUIREMENTS_INSTALLED"  # "1": the code's requirements.txt is installed
+BIND_HOST_ENV = "FRAMEWORK_SDK_BIND_HOST"  # the address the model server binds (default 0.0.0.0)
+PREDICTOR_CLASS_ENV = "FRAMEWORK_SDK_PREDICTOR_CLASS"  # package.module.Class the model server answers with
+
+# The SM_* variables every training script sees (beside SM_CHANNEL_<NAME> and SM_HP_<NAME>).
+TRAINING_ENV_NAMES = tuple(SM_PREFIX + name for name in (
+    "MODEL_DIR", "CHANNELS", "HPS", "USER_ARGS", "HOSTS", "CURRENT_HOST", "CURRENT_INSTANCE_TYPE",
+    "CURRENT_INSTANCE_GROUP", "CURRENT_INSTANCE_GROUP_HOSTS", "INSTANCE_GROUPS", "INSTANCE_GROUPS_DICT",
+    "DISTRIBUTION_INSTANCE_GROUPS", "IS_HETERO", "MASTER_ADDR", "IS_MASTER", "NETWORK_INTERFACE_NAME",
+    "NUM_GPUS", "NUM_CPUS", "LOG_LEVEL", "INPUT_DIR", "INPUT_CONFIG_DIR", "OUTPUT_DIR", "OUTPUT_DATA_DIR",
+    "OUTPUT_INTERMEDIATE_DIR", "MODULE_NAME", "MODULE_DIR", "USER_ENTRY_POINT", "FRAMEWORK_MODULE",
+    "FRAMEWORK_PARAMS", "RESOURCE_CONFIG", "INPUT_DATA_CONFIG", "TRAINING_ENV"))
 
 
 def sm_name(name: str) -> str:
@@ -347,30 +486,5 @@ JSON = "application/json"
 CSV = "text/csv"
 JSONLINES = "application/jsonlines"
 CONTENT_TYPES = (NPY, JSON, CSV, JSONLINES)
-
-# ---------------------------------------------------------------------------- enumerations
-LOCAL_INSTANCE_TYPES = ("local", "local_gpu")
-LOCAL_GPU = "local_gpu"
-INPUT_MODES = ("File", "Pipe", "FastFile")
-PROCESSING_INPUT_MODES = ("File", "Pipe")  # S3Input.S3InputMode
-PROCESSING_DATA_TYPES = ("S3Prefix", "ManifestFile")  # S3Input.S3DataType
-UPLOAD_MODES = ("EndOfJob", "Continuous")  # S3Output.S3UploadMode
-S3_DATA_TYPES = ("S3Prefix", "ManifestFile", "AugmentedManifestFile")
-S3_DATA_DISTRIBUTIONS = ("FullyReplicated", "ShardedByS3Key")
-COMPRESSION_TYPES = ("None", "Gzip")
-RECORD_WRAPPINGS = ("None", "RecordIO")
-SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
-ASSEMBLE_WITH = ("None", "Line")
-BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
-# the model server's spelling of the batch strategies (SAGEMAKER_BATCH_STRATEGY), in the same order
-SERVER_BATCH_STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
-CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}")  # SageMaker's ChannelName (ASCII only)
-HOMOGENEOUS_GROUP = "homogeneousCluster"
-
-
-def is_local_instance_type(instance_type: str | None) -> bool:
-    return instance_type in LOCAL_INSTANCE_TYPES
-
-
-def valid_channel_name(name: object) -> bool:
-    return isinstance(name, str) and name.isascii() and CHANNEL_NAME.fullmatch(name) is not None
+OCTET_STREAM = "application/octet-stream"  # a body of no declared type
+MODEL_CONTENT_TYPE = "application/x-sagemaker-model"  # the channel of a model to start from (model_uri)

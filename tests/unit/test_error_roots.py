@@ -15,8 +15,10 @@ from framework_sdk.container.errors import ConfigurationError as ToolkitConfigur
 from framework_sdk.container.errors import ToolkitError
 from framework_sdk.exceptions import ConfigurationError, SDKError
 
-# codecs is shared by both halves and imports nothing of ours: the client raises SerializationError instead.
-SHARED = {"framework_sdk.codecs.CodecError", "framework_sdk.codecs.UnsupportedContentType"}
+# codecs and the contract are shared by both halves and import nothing of ours (codecs: but the contract); the
+# client raises SerializationError instead of a codec's error, the toolkit its ConfigurationError for the contract's.
+SHARED = {"framework_sdk.codecs.CodecError", "framework_sdk.codecs.UnsupportedContentType",
+          "framework_sdk.contract.ContractError"}
 # A BaseException on purpose, so a handler's `except Exception` cannot swallow a timeout; it never leaves the server.
 NOT_AN_ERROR = {"framework_sdk.container.serving.errors.RequestTimeout"}
 
