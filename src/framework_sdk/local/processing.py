@@ -264,32 +264,33 @@ class ProcessingJob:
             self.done.set()
 
     def _prepare(self, root):
+        """Every host's tree (inputs linked, outputs made, config files written) and its :class:`HostSpec`."""
         resources = self.request["ProcessingResources"]["ClusterConfig"]
-        names = [contract.host_name(index) for index in range(1, int(resources.get("InstanceCount", 1)) + 1)]
+        names = contract.host_names(int(resources.get("InstanceCount", 1)))
         links = self._input_links(root, names)
         environment = dict(self.request.get("Environment") or {})
         self._requirements_layer(root, environment)
+        return [self._host(contract.Layout(root / name), names, links[name], environment) for name in names]
+
+    def _host(self, layout, names, links, environment):
+        name = layout.base.name
+        for folder in (layout.config_dir, layout.output_dir, layout.processing_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        for entry in self._outputs():
+            layout.local(entry["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+        spec = HostSpec(name=name, role=contract.PROCESS, root=layout.base,
+                        links=sorted(links, key=lambda link: link[1].count("/")))  # parents first
+        base = self.backend.base_dir(spec)
+        spec.environment = rebased(environment, base)
+        if base != contract.BASE_DIR:  # a Python script's literal /opt/ml paths reach the tree too
+            spec.environment["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [path_redirect.FOLDER, spec.environment.get("PYTHONPATH")]))
         application = self.request["AppSpecification"]
+        spec.entrypoint = rebased(application.get("ContainerEntrypoint"), base)
+        spec.arguments = rebased(list(application.get("ContainerArguments") or []), base)
         config = dict(self.request, ProcessingJobArn=arn(self.name))
-        specs = []
-        for name in names:
-            layout = contract.Layout(root / name)
-            for folder in (layout.config_dir, layout.output_dir, layout.processing_dir):
-                folder.mkdir(parents=True, exist_ok=True)
-            for entry in self._outputs():
-                layout.local(entry["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
-            spec = HostSpec(name=name, role=contract.PROCESS, root=layout.base,
-                            links=sorted(links[name], key=lambda link: link[1].count("/")))  # parents first
-            base = self.backend.base_dir(spec)
-            spec.environment = rebased(environment, base)
-            if base != contract.BASE_DIR:  # a Python script's literal /opt/ml paths reach the tree too
-                spec.environment["PYTHONPATH"] = os.pathsep.join(
-                    filter(None, [path_redirect.FOLDER, spec.environment.get("PYTHONPATH")]))
-            spec.entrypoint = rebased(application.get("ContainerEntrypoint"), base)
-            spec.arguments = rebased(list(application.get("ContainerArguments") or []), base)
-            contract.write_processing_config(layout, rebased(config, base), contract.resource_config(name, names))
-            specs.append(spec)
-        return specs
+        contract.write_processing_config(layout, rebased(config, base), contract.resource_config(name, names))
+        return spec
 
     def _input_links(self, root, names):
         """``{host: [(local path, path relative to /opt/ml)]}`` of every input."""
