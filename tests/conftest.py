@@ -46,6 +46,14 @@ def python_image(docker_client, base_image):
     return build(["python"], client=docker_client, base_image=base_image)[0].tag
 
 
+@pytest.fixture(scope="session")
+def sklearn_image(docker_client, base_image):
+    """Tag of the scikit-learn image, built once per test run (layer cache reused)."""
+    from framework_sdk.images import build
+
+    return build(["sklearn"], client=docker_client, base_image=base_image)[0].tag
+
+
 # ------------------------------------------------------------ AWS client stubs (client SDK)
 @pytest.fixture(scope="session")
 def _aws_test_clients():

@@ -59,6 +59,7 @@ def main():
     trainer.extend(extensions.LogReport())
     trainer.extend(extensions.PrintReport(["epoch", "main/loss", "validation/main/loss",
                                            "main/accuracy", "validation/main/accuracy"]))
+    trainer.extend(print_validation_accuracy)
     trainer.run()
 
     with chainer.using_config("train", False), chainer.no_backprop_mode():
@@ -68,11 +69,25 @@ def main():
     with open(os.path.join(args.output_data_dir, "metrics.json"), "w") as f:
         json.dump({"test_accuracy": accuracy}, f)
     serializers.save_npz(os.path.join(args.model_dir, "model.npz"), model.predictor)
+    with open(os.path.join(args.model_dir, "shape.json"), "w") as f:
+        json.dump({"units": args.units}, f)  # model_fn rebuilds the network with it (units may be tuned)
+
+
+@training.make_extension(trigger=(1, "epoch"), priority=training.PRIORITY_READER)
+def print_validation_accuracy(trainer):
+    """One line per epoch, after the evaluator: what a tuning job's metric_definitions read
+    (``{"Name": "validation:accuracy", "Regex": "validation accuracy: ([0-9.]+)"}``)."""
+    accuracy = float(trainer.observation["validation/main/accuracy"])
+    print(f"epoch {trainer.updater.epoch} validation accuracy: {accuracy:.4f}", flush=True)
 
 
 def model_fn(model_dir):
     """Load the trained MLP for serving."""
-    model = MLP(100, 10)
+    units, shape = 100, os.path.join(model_dir, "shape.json")
+    if os.path.exists(shape):
+        with open(shape) as f:
+            units = json.load(f)["units"]
+    model = MLP(units, 10)
     serializers.load_npz(os.path.join(model_dir, "model.npz"), model)
     return model
 

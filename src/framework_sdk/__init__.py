@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # type checkers see the names; at run time they resolve lazil
                               StreamDeserializer as StreamDeserializer, StringDeserializer as StringDeserializer)
     from .session import Session as Session
     from .transformer import Transformer as Transformer
+    from .tuner import HyperparameterTuner as HyperparameterTuner
 
     __version__: str
 
@@ -46,6 +47,7 @@ _PUBLIC = {
     "FrameworkModel": "model",
     "Predictor": "predictor",
     "Transformer": "transformer",
+    "HyperparameterTuner": "tuner",
     "Processor": "processing",
     "ScriptProcessor": "processing",
     "FrameworkProcessor": "processing",

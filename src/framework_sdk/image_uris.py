@@ -1,18 +1,53 @@
 """Resolve a framework, version, Python version and processor to an image name.
 
+The frameworks and their versions are those registered by entry points (``FRAMEWORKS``).
+
 Locally an image is named ``framework-sdk-<framework>:<version>-<processor>-<py_version>``
 (what ``framework-sdk images build`` tags); on AWS the same repository and tag live in
 the user's ECR registry: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, MutableMapping
+
 from .exceptions import ConfigurationError
 
-FRAMEWORKS = {
-    # framework -> {version: supported python versions}
-    "chainer": {"7.8.1": ("py3",)},
-    "python": {"3.11": ("py3",)},
-}
+
+class _RegisteredFrameworks(MutableMapping[str, Mapping[str, tuple[str, ...]]]):
+    """framework -> {version: supported python versions}, from the frameworks registered by entry points
+    (:mod:`framework_sdk.container.frameworks`, ``IMAGE_VERSIONS``), read on use; entries set here
+    (a tool's or a test's own) come on top."""
+
+    def __init__(self) -> None:
+        self._set: dict[str, Mapping[str, tuple[str, ...]]] = {}
+
+    def _table(self) -> dict[str, Mapping[str, tuple[str, ...]]]:
+        from .container import frameworks
+
+        table: dict[str, Mapping[str, tuple[str, ...]]] = {}
+        for name in frameworks.names():
+            versions = frameworks.image_versions(frameworks.load(name))
+            if versions:
+                table[name] = versions
+        return {**table, **self._set}
+
+    def __setitem__(self, name: str, versions: Mapping[str, tuple[str, ...]]) -> None:
+        self._set[name] = versions
+
+    def __delitem__(self, name: str) -> None:
+        del self._set[name]
+
+    def __getitem__(self, name: str) -> Mapping[str, tuple[str, ...]]:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+FRAMEWORKS: MutableMapping[str, Mapping[str, tuple[str, ...]]] = _RegisteredFrameworks()
 DEFAULT_PY_VERSION = "py3"
 
 

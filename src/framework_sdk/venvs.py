@@ -158,6 +158,10 @@ def _build_toolkit_layer(base_python, toolkit, layer):
         target = site_packages / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    # sagemaker_training / sagemaker_containers for scripts written for SageMaker's toolkits, after
+    # site-packages (the real ones win when a job installs them); see framework_sdk.container.compat
+    compat = site_packages / "framework_sdk" / "container" / "compat_packages"
+    (site_packages / "sagemaker-compat.pth").write_text(f"{compat}\n")
 
 
 def _build_once(root, build, what, marker):

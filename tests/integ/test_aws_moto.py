@@ -14,8 +14,12 @@ what it does not:
   ``/moto-api/static/sagemaker/endpoint-results`` hook (it does not run a model).
 * CloudWatch Logs: real log groups/streams/events that the test writes, read back by
   ``logs_for_job``.
+* SageMaker tuning: moto records CreateHyperParameterTuningJob and answers
+  DescribeHyperParameterTuningJob (``Completed`` at once, with a made-up best training job) and
+  ListHyperParameterTuningJobs; it runs no training job.
 * Not implemented by moto: StopTrainingJob and StopTransformJob; they are covered with
-  botocore's Stubber in tests/unit/test_client_requests.py.
+  botocore's Stubber in tests/unit/test_client_requests.py. Nor ListTrainingJobsForHyperParameterTuningJob
+  and StopHyperParameterTuningJob: Stubber tests in tests/unit/test_tuner_requests.py.
 """
 import hashlib
 import json
@@ -274,3 +278,53 @@ def test_framework_model_repacks_code_into_model_tar_gz(session, code, tmp_path)
         assert sorted(tar.getnames()) == ["code", "code/requirements.txt", "code/train.py", "model.npz"]
     Predictor("repacked", session).delete_endpoint()
     session.sagemaker_client.delete_model(ModelName="repacked")
+
+
+def test_sklearn_fit_and_attach_against_moto(session, code):
+    from framework_sdk.sklearn import SKLearn
+
+    estimator = SKLearn("train.py", framework_version="1.9.1", source_dir=str(code), role=ROLE,
+                        instance_type="ml.m5.large", hyperparameters={"max_leaf_nodes": 8},
+                        sagemaker_session=session)
+    estimator.fit({"train": "s3://whatever/train"}, job_name="sklearn-moto-job")
+    description = session.sagemaker_client.describe_training_job(TrainingJobName="sklearn-moto-job")
+    assert description["AlgorithmSpecification"]["TrainingImage"].endswith("/framework-sdk-sklearn:1.9.1-cpu-py3")
+    assert description["HyperParameters"]["max_leaf_nodes"] == "8"
+    attached = SKLearn.attach("sklearn-moto-job", sagemaker_session=session)
+    assert type(attached) is SKLearn and attached.framework_version == "1.9.1"
+    assert attached.entry_point == "train.py" and attached.hyperparameters()["max_leaf_nodes"] == "8"
+
+
+def test_hyperparameter_tuning_job_over_http(session, code, capsys):
+    from framework_sdk.tuner import CategoricalParameter, ContinuousParameter, HyperparameterTuner, IntegerParameter
+
+    data = session.upload_data(str(code), key_prefix="tuning-data")
+    estimator = Toy(entry_point="train.py", source_dir=str(code), role=ROLE, instance_count=1,
+                    instance_type="ml.c5.xlarge", framework_version="7.8.1", sagemaker_session=session,
+                    hyperparameters={"epochs": 2, "lr": 0.1})
+    tuner = HyperparameterTuner(estimator, "validation:accuracy",
+                                {"lr": ContinuousParameter(0.001, 0.1, "Logarithmic"), "units": IntegerParameter(8, 64),
+                                 "optimizer": CategoricalParameter(["adam", "sgd"])},
+                                metric_definitions=[{"Name": "validation:accuracy", "Regex": "accuracy: ([0-9.]+)"}],
+                                max_jobs=6, max_parallel_jobs=2, random_seed=3, base_tuning_job_name="toy-tune")
+    tuner.fit({"train": data})
+    name = tuner.latest_tuning_job.name
+    assert re.fullmatch(r"toy-tune-\d{6}-\d{6}-\d{3}", name)
+    # moto stores what came over the wire and describes the job as Completed at once, with a made-up best job
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"[tuning] {name}: Completed - 1 completed")
+    description = tuner.describe()
+    config = description["HyperParameterTuningJobConfig"]
+    assert config["ParameterRanges"]["CategoricalParameterRanges"] == [{"Name": "optimizer",
+                                                                        "Values": ['"adam"', '"sgd"']}]
+    assert config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2}
+    assert config["RandomSeed"] == 3
+    definition = description["TrainingJobDefinition"]
+    assert "lr" not in definition["StaticHyperParameters"] and definition["StaticHyperParameters"]["epochs"] == "2"
+    assert definition["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == data
+    assert tuner.best_training_job() == description["BestTrainingJob"]["TrainingJobName"]
+
+    attached = HyperparameterTuner.attach(name, sagemaker_session=session, estimator_cls=Toy)
+    assert attached.hyperparameter_ranges() == tuner.hyperparameter_ranges()
+    assert attached.estimator.source_dir == json.loads(definition["StaticHyperParameters"]["sagemaker_submit_directory"])
+    listed = session.sagemaker_client.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]
+    assert name in [summary["HyperParameterTuningJobName"] for summary in listed]

@@ -163,6 +163,10 @@ def test_check_runs_the_python_frameworks_builtin_script_without_an_entry_point(
     check_with_the_builtin_script(docker_client, python_image, "python", "nearest_centroid.py")
 
 
+def test_check_runs_the_sklearn_frameworks_builtin_script_without_an_entry_point(docker_client, sklearn_image):
+    check_with_the_builtin_script(docker_client, sklearn_image, "sklearn", "sklearn_logistic.py")
+
+
 def test_check_of_a_framework_without_a_builtin_script_stops_with_the_command(docker_client, base_image):
     tag = "fsdk-test-conformance-unknown-framework:1"
     dockerfile = f"FROM {base_image}\nENV FRAMEWORK_SDK_FRAMEWORK=fsdk_test_unknown\n".encode()

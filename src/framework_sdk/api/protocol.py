@@ -17,11 +17,14 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.validate import ParamValidator, ValidationErrors
 
+from framework_sdk.exceptions import SDKError
+
 JSON_11 = "application/x-amz-json-1.1"
 
 
-class ApiError(Exception):
-    """An error answered in the protocol's own format, so clients raise ``ClientError`` with ``code``."""
+class ApiError(SDKError):
+    """An error answered in the protocol's own format, so clients raise ``ClientError`` with ``code``
+    (an :class:`~framework_sdk.exceptions.SDKError` like every error of this library)."""
 
     def __init__(self, code: str, message: str, status: int = 400, **extra: Any) -> None:
         super().__init__(message)

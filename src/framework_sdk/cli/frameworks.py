@@ -6,8 +6,14 @@ import click
 
 from framework_sdk.cli.options import _json_values, _uri
 
-# Frameworks whose own estimator class adds framework options (Chainer: MPI); others use Framework.
-FRAMEWORK_ESTIMATORS = {"chainer": ("framework_sdk.chainer", "Chainer")}
+
+
+def _registered_class(framework, attribute):
+    """The client class a registered framework names (``ESTIMATOR`` / ``MODEL``), or None when it names none."""
+    from framework_sdk.container import frameworks
+
+    reference = getattr(frameworks.load(framework), attribute, None)
+    return frameworks.resolve(reference) if reference else None
 
 
 def _is_framework(name):
@@ -39,6 +45,11 @@ def _model(image_or_framework, model_data, entry_point, source_dir, framework_ve
 
     image = image_or_framework
     if _is_framework(image_or_framework):
+        model_cls = _registered_class(image_or_framework, "MODEL")
+        if model_cls is not None and entry_point:
+            return model_cls(_uri(model_data, "--model-data"), None, entry_point, source_dir=source_dir,
+                             framework_version=_framework_version(image_or_framework, framework_version),
+                             env=env, sagemaker_session=session)
         image = _framework_image(image_or_framework, framework_version, instance_type)
     model_data = _uri(model_data, "--model-data")
     if entry_point:
@@ -59,11 +70,8 @@ def _estimator(image_or_framework, entry_point, source_dir, framework_version, h
             raise click.UsageError(f"{image_or_framework} is a framework: give your training script with "
                                    f"--entry-point (and its folder with --source-dir)")
         version = _framework_version(image_or_framework, framework_version)
-        if image_or_framework in FRAMEWORK_ESTIMATORS:
-            import importlib
-
-            module, name = FRAMEWORK_ESTIMATORS[image_or_framework]
-            cls = getattr(importlib.import_module(module), name)
+        cls = _registered_class(image_or_framework, "ESTIMATOR")
+        if cls is not None:  # the framework's own estimator class (Chainer's adds MPI options)
             return cls(entry_point, source_dir=source_dir, framework_version=version,
                        hyperparameters=_json_values(hyperparameters), sagemaker_session=session, **arguments)
         image = _framework_image(image_or_framework, version, arguments["instance_type"])

@@ -2,7 +2,7 @@
 import click
 
 from framework_sdk.cli.foreground import _friendly_errors, _local_session, _uninterrupted, _write_lines
-from framework_sdk.cli.frameworks import FRAMEWORK_ESTIMATORS, _framework_image, _framework_version, _is_framework
+from framework_sdk.cli.frameworks import _framework_image, _framework_version, _is_framework, _registered_class
 from framework_sdk.cli.options import _backend_option, _code_options, _common_options, _pairs, _uri
 
 
@@ -39,11 +39,8 @@ def _processor(image_or_framework, entry_point, source_dir, framework_version, c
             raise click.UsageError(f"{image_or_framework} is a framework: give your processing script with "
                                    f"--entry-point (and its folder with --source-dir)")
         version = _framework_version(image_or_framework, framework_version)
-        if image_or_framework in FRAMEWORK_ESTIMATORS:
-            import importlib
-
-            module, name = FRAMEWORK_ESTIMATORS[image_or_framework]
-            estimator_cls = getattr(importlib.import_module(module), name)
+        estimator_cls = _registered_class(image_or_framework, "ESTIMATOR")
+        if estimator_cls is not None:  # the framework's own estimator class names its image
             return FrameworkProcessor(estimator_cls, version, command=words, **arguments)
         image = _framework_image(image_or_framework, version, arguments["instance_type"])
         return FrameworkProcessor(Framework, version, image_uri=image, command=words, **arguments)

@@ -14,10 +14,24 @@ def main(argv=None):
         print(USAGE, file=sys.stderr)
         return 2
     if argv[0] == "train":
+        start_module = _framework_training_module()
+        if start_module and not argv[1:]:  # a registered framework's own start module (TRAINING_MODULE)
+            from framework_sdk.container.runner import run_start_module
+
+            return run_start_module(start_module)
         from framework_sdk.container.training import main as run
     else:
         from framework_sdk.container.serving import main as run
     return run(argv[1:])
+
+
+def _framework_training_module():
+    import os
+
+    from framework_sdk.container import frameworks
+
+    framework = frameworks.load(os.environ.get(frameworks.FRAMEWORK_ENV, "").strip())
+    return getattr(framework, "TRAINING_MODULE", None)
 
 
 def train_main():

@@ -4,6 +4,19 @@
 ``SAGEMAKER_BASE_DIR``); ``Environment.from_dict()`` builds the same value from plain data
 (tests, tools). ``to_env_vars()`` gives exactly the names the SageMaker toolkits export and
 ``to_cmd_args()`` the user's hyperparameters as an argv list.
+
+:class:`Environment` is public (``framework_sdk.container.Environment``). A framework extends it by
+subclassing, never by copying: add properties derived from the fields (``from_files``,
+``from_dict`` and :meth:`~Environment.with_framework_defaults` return the subclass), and override
+``training_env()`` / ``to_env_vars()`` calling ``super()`` to export them::
+
+    class MyEnvironment(Environment):
+        @property
+        def world_size(self):
+            return len(self.hosts) * max(self.num_gpus, 1)
+
+        def to_env_vars(self):
+            return {**super().to_env_vars(), "SM_WORLD_SIZE": str(self.world_size)}
 """
 import json
 import logging

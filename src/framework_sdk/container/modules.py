@@ -1,12 +1,24 @@
-"""The user's code: fetch it (S3, file://, folder, .tar.gz), install it with pip, and lay out a ``code`` channel.
+"""The user's code: fetch it (S3, file://, folder, .tar.gz), install it with pip, import it or run it.
 
-Used by training (the entry point and its ``code`` channel) and by the model server
-(:mod:`framework_sdk.container.serving.inference_code`). SageMaker's toolkits call this module
-``modules`` too; running the code is :mod:`framework_sdk.container.runners`.
+Public, for framework authors (each step usable alone):
+
+- :func:`fetch` the code into a folder, :func:`install` its ``requirements.txt`` (or the folder
+  itself when it is a project), :func:`install_code_channel` for a ``code`` channel;
+- :func:`import_module` to import the entry point in this process (framework mode: call its
+  ``train`` with :func:`framework_sdk.container.functions.call`);
+- :func:`run` to run it as a script or module in a child process: returns the
+  :class:`~framework_sdk.container.runners.ProcessResult` or raises :class:`UserScriptError`
+  with the exit code and the last lines of its stderr; :func:`entry_point_command` is its argv.
+
+Used by training and by the model server (:mod:`framework_sdk.container.serving.inference_code`).
+SageMaker's toolkits call this module ``modules`` too; the processes are :mod:`~framework_sdk.container.runners`.
 """
+import importlib
 import logging
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -14,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from framework_sdk.container.archives import safe_extract
-from framework_sdk.container.errors import ToolkitError
+from framework_sdk.container.errors import ConfigurationError, ToolkitError
 from framework_sdk.container.runners import run_process
 
 logger = logging.getLogger("framework_sdk.container")
@@ -30,6 +42,16 @@ class UserCodeError(ToolkitError, ValueError):
 
 class UserCodeInstallError(UserCodeError):
     """pip failed; the message carries pip's own error lines."""
+
+
+class UserScriptError(ToolkitError, RuntimeError):
+    """The user's script or module exited non-zero: ``exit_code`` and ``stderr_tail`` (its last stderr lines)."""
+
+    def __init__(self, program, exit_code, stderr_tail=()):
+        self.program, self.exit_code, self.stderr_tail = program, exit_code, list(stderr_tail)
+        tail = "".join(f"\n  {line}" for line in self.stderr_tail)
+        super().__init__(f"{program!r} failed with exit code {exit_code}" +
+                         (f"; the last lines of its stderr:{tail}" if tail else ""))
 
 
 # ---------------------------------------------------------------- fetch
@@ -195,3 +217,75 @@ def _install_folder(folder, packages_dir, staging):
         shutil.copytree(folder, packages_dir / folder.name, dirs_exist_ok=True)
     else:
         _install_tree(folder, packages_dir, staging)
+
+
+# ---------------------------------------------------------------- import and run
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def entry_point_command(code_dir, program, args, env=None, python=sys.executable):
+    """The argv running ``program`` from ``code_dir``: a Python script, a shell script, an executable or a module."""
+    if not program:
+        raise ConfigurationError("no entry point: set the hyperparameter sagemaker_program (the estimator's "
+                                 "entry_point) or the SAGEMAKER_PROGRAM environment variable")
+    path = Path(code_dir) / program
+    if path.is_file():
+        if program.endswith(".py"):
+            return [python, str(path), *args]
+        if program.endswith(".sh"):
+            return ["/bin/sh", str(path), *args]
+        if not os.access(path, os.X_OK):
+            path.chmod(path.stat().st_mode | 0o111)
+        return [str(path), *args]
+    if not program.endswith((".py", ".sh")) and _MODULE_NAME.fullmatch(program) and \
+            _importable(program, code_dir, env, python):
+        return [python, "-m", program, *args]
+    present = sorted(entry.name for entry in Path(code_dir).iterdir()) if Path(code_dir).is_dir() else []
+    raise ConfigurationError(
+        f"the entry point {program!r} (sagemaker_program) does not exist in the code folder {code_dir} "
+        f"(it holds: {', '.join(present[:20]) or 'nothing'}); make entry_point a file inside source_dir, "
+        "or the name of an importable module")
+
+
+def _importable(module, code_dir, env, python):
+    probe = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)"
+    try:
+        found = subprocess.run([python, "-c", probe, module], cwd=code_dir, env=env, capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0
+
+
+def import_module(name, code_dir=None):
+    """Import the user's module ``name`` (``train`` or ``train.py``), with ``code_dir`` first on ``sys.path``.
+
+    Raises :class:`UserCodeError` when it cannot be found; errors the module raises at import propagate.
+    """
+    name = name[:-3] if name.endswith(".py") else name
+    if code_dir is not None and str(code_dir) not in sys.path:
+        sys.path.insert(0, str(code_dir))
+    importlib.invalidate_caches()
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name.split(".")[0] and error.name != name:
+            raise
+        raise UserCodeError(f"cannot import the user module {name!r}: it is not in {code_dir or 'sys.path'}; make "
+                            "entry_point a .py file inside source_dir") from None
+
+
+def run(code_dir, program, args=(), env=None, python=sys.executable, capture_error=True, tail_lines=50):
+    """Run ``program`` (a script inside ``code_dir``, or an importable module) with ``args`` and ``env``.
+
+    Output streams to ours line by line; SIGTERM/SIGINT are forwarded. Returns the
+    :class:`~framework_sdk.container.runners.ProcessResult` of a zero exit; raises :class:`UserScriptError`
+    (``exit_code``, ``stderr_tail``) otherwise, unless ``capture_error`` is false (then the result returns).
+    """
+    command = entry_point_command(code_dir, program, [str(arg) for arg in args], env, python)
+    logger.info("running the user's entry point: %s", subprocess.list2cmdline(command))
+    result = run_process(command, env=env, cwd=code_dir, tail_lines=tail_lines)
+    if result.returncode != 0 and capture_error:
+        raise UserScriptError(program, result.returncode, result.stderr_tail)
+    return result

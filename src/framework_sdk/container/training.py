@@ -16,7 +16,8 @@ from framework_sdk.container import frameworks, runners
 from framework_sdk.container.archives import UnsafeArchiveError
 from framework_sdk.container.environment import Environment, base_dir_from_env
 from framework_sdk.container.errors import ConfigurationError, ToolkitError
-from framework_sdk.container.modules import UserCodeError, fetch, install, install_code_channel
+from framework_sdk.container.modules import (UserCodeError, _importable, entry_point_command, fetch, install,
+                                             install_code_channel)
 
 logger = logging.getLogger("framework_sdk.container")
 
@@ -140,33 +141,6 @@ def script_env(environment, code_dir):
     return env
 
 
-_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
-
-
-def entry_point_command(code_dir, program, args, env=None, python=sys.executable):
-    """The argv running ``program`` from ``code_dir``: a Python script, a shell script, an executable or a module."""
-    if not program:
-        raise ConfigurationError("no entry point: set the hyperparameter sagemaker_program (the estimator's "
-                                 "entry_point) or the SAGEMAKER_PROGRAM environment variable")
-    path = Path(code_dir) / program
-    if path.is_file():
-        if program.endswith(".py"):
-            return [python, str(path), *args]
-        if program.endswith(".sh"):
-            return ["/bin/sh", str(path), *args]
-        if not os.access(path, os.X_OK):
-            path.chmod(path.stat().st_mode | 0o111)
-        return [str(path), *args]
-    if not program.endswith((".py", ".sh")) and _MODULE_NAME.fullmatch(program) and \
-            _importable(program, code_dir, env, python):
-        return [python, "-m", program, *args]
-    present = sorted(entry.name for entry in Path(code_dir).iterdir()) if Path(code_dir).is_dir() else []
-    raise ConfigurationError(
-        f"the entry point {program!r} (sagemaker_program) does not exist in the code folder {code_dir} "
-        f"(it holds: {', '.join(present[:20]) or 'nothing'}); make entry_point a file inside source_dir, "
-        "or the name of an importable module")
-
-
 def abort_on_exception(command, code_dir, env, python=sys.executable):
     """Under MPI, run a Python entry point as ``python -m mpi4py ...`` when mpi4py is installed.
 
@@ -176,15 +150,6 @@ def abort_on_exception(command, code_dir, env, python=sys.executable):
     if command[:1] == [python] and _importable("mpi4py", code_dir, env, python):
         return [python, "-m", "mpi4py", *command[1:]]
     return command
-
-
-def _importable(module, code_dir, env, python):
-    probe = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)"
-    try:
-        found = subprocess.run([python, "-c", probe, module], cwd=code_dir, env=env, capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return found.returncode == 0
 
 
 # ---------------------------------------------------------------- reporting

@@ -116,9 +116,13 @@ def load_spec(folder):
 
 def image_specs(names=None, folder=None):
     """The image specs under ``folder`` (default: the shipped definitions), all or those ``names``d."""
+    registered = not folder
     folder = Path(folder) if folder else definitions_dir()
     specs = {path.parent.name: load_spec(path.parent)
              for path in sorted(folder.glob("*/image.toml")) if (path.parent / "Dockerfile").is_file()}
+    if registered:  # and those of frameworks other distributions register (IMAGE_DEFINITION)
+        for name, path in registered_definitions().items():
+            specs.setdefault(name, load_spec(path))
     if not names:
         return list(specs.values())
     unknown = [name for name in names if name not in specs]
@@ -126,6 +130,19 @@ def image_specs(names=None, folder=None):
         raise ImageError(f"no image folder named {', '.join(unknown)} under {folder}; "
                          f"available: {', '.join(specs) or 'none'}")
     return [specs[name] for name in names]
+
+
+def registered_definitions():
+    """``{framework: folder}`` of the image definitions registered frameworks name outside this package."""
+    from framework_sdk.container import frameworks
+
+    own = definitions_dir()
+    folders = {}
+    for name in frameworks.names():
+        folder = frameworks.image_definition(frameworks.load(name))
+        if isinstance(folder, Path) and (folder / "image.toml").is_file() and folder.parent != own:
+            folders[name] = folder
+    return folders
 
 
 def find_spec(framework, version, folder=None):

@@ -1,13 +1,14 @@
 """The ``sagemaker`` client of a LocalSession: boto3's method names, arguments and response shapes.
 
-Training jobs, processing jobs, endpoints and transform jobs run on this machine through a backend;
+Training jobs, processing jobs, endpoints and transform jobs run on this machine through a backend, and tuning
+jobs search with local training jobs (:mod:`framework_sdk.local.tuning`);
 models and endpoint configs are kept in memory for the life of the session. Unknown
 names raise :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``), as a
 Session's boto3 clients do.
 """
 import threading
 
-from framework_sdk.local import processing, registry, runs
+from framework_sdk.local import processing, registry, runs, tuning, tuning_store
 from framework_sdk.local.runtime import client_error
 from framework_sdk.local.serving import ModelServers
 from framework_sdk.local.training import TrainingJob
@@ -90,7 +91,7 @@ class Endpoint:
 # is shared by its sessions): a job started by one session can be attached, waited for, or its
 # endpoint invoked through another.
 _TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {},
-                            "processing_jobs": {}}
+                            "hyper_parameter_tuning_jobs": {}, "processing_jobs": {}}
 
 
 class LocalSageMakerClient:
@@ -140,6 +141,10 @@ class LocalSageMakerClient:
         return {"TrainingJobArn": _arn("training-job", name)}
 
     def describe_training_job(self, TrainingJobName):
+        if TrainingJobName not in self.training_jobs:  # a tuning job's training job, run by another process?
+            recorded = tuning_store.training_job(TrainingJobName)
+            if recorded is not None:
+                return recorded
         return self._get(self.training_jobs, TrainingJobName, "training job", "DescribeTrainingJob").describe()
 
     def stop_training_job(self, TrainingJobName):
@@ -248,6 +253,30 @@ class LocalSageMakerClient:
 
     def stop_transform_job(self, TransformJobName):
         self._get(self.transform_jobs, TransformJobName, "transform job", "StopTransformJob").stop()
+        return {}
+
+    # --------------------------------------------- hyperparameter tuning (framework_sdk.local.tuning)
+    def create_hyper_parameter_tuning_job(self, **request):
+        job = tuning.create(self.hyper_parameter_tuning_jobs, self, request)
+        self._started.append(job)  # before its training jobs: close() stops the search first
+        job.start()
+        return {"HyperParameterTuningJobArn": tuning.arn(job.name)}
+
+    def describe_hyper_parameter_tuning_job(self, HyperParameterTuningJobName):
+        return tuning.describe(self.hyper_parameter_tuning_jobs, HyperParameterTuningJobName)
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **request):
+        return tuning.list_page(self.hyper_parameter_tuning_jobs, request)
+
+    def list_hyper_parameter_tuning_jobs(self, **request):
+        return tuning.list_tuning_jobs(self.hyper_parameter_tuning_jobs, request)
+
+    def stop_hyper_parameter_tuning_job(self, HyperParameterTuningJobName):
+        tuning.stop(self.hyper_parameter_tuning_jobs, HyperParameterTuningJobName)
+        return {}
+
+    def delete_hyper_parameter_tuning_job(self, HyperParameterTuningJobName):
+        tuning.delete(self.hyper_parameter_tuning_jobs, HyperParameterTuningJobName)
         return {}
 
     def close(self):

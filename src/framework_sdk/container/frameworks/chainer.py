@@ -9,6 +9,12 @@ from framework_sdk.container.errors import StartupError
 # What `framework-sdk check` runs in a Chainer image when the user gives no --entry-point.
 CHECK_SCRIPT = "check_scripts/softmax_regression.py"
 
+# The client half, registered with the toolkit half (pyproject.toml's framework_sdk.frameworks entry point).
+IMAGE_VERSIONS = {"7.8.1": ("py3",)}
+IMAGE_DEFINITION = "framework_sdk.images:chainer"
+ESTIMATOR = "framework_sdk.chainer.estimator:Chainer"
+MODEL = "framework_sdk.chainer.model:ChainerModel"
+
 # ---------------------------------------------------------------- training
 
 
