@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # type checkers see the names; at run time they resolve lazil
     from .metrics import MetricsCollector as MetricsCollector
     from .model import FrameworkModel as FrameworkModel, Model as Model
     from .predictor import Predictor as Predictor
+    from .processing import (FrameworkProcessor as FrameworkProcessor, ProcessingInput as ProcessingInput,
+                             ProcessingJob as ProcessingJob, ProcessingOutput as ProcessingOutput,
+                             Processor as Processor, ScriptProcessor as ScriptProcessor)
     from .serializers import (BytesDeserializer as BytesDeserializer, CSVDeserializer as CSVDeserializer,
                               CSVSerializer as CSVSerializer, IdentitySerializer as IdentitySerializer,
                               JSONDeserializer as JSONDeserializer, JSONLinesDeserializer as JSONLinesDeserializer,
@@ -45,6 +48,12 @@ _PUBLIC = {
     "Predictor": "predictor",
     "Transformer": "transformer",
     "HyperparameterTuner": "tuner",
+    "Processor": "processing",
+    "ScriptProcessor": "processing",
+    "FrameworkProcessor": "processing",
+    "ProcessingInput": "processing",
+    "ProcessingOutput": "processing",
+    "ProcessingJob": "processing",
     "CodecError": "codecs",
     "AlgorithmEstimator": "algorithm",
     "ModelPackage": "algorithm",

@@ -36,6 +36,11 @@ OUTPUT_ARCHIVE = "output.tar.gz"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
 INFERENCE_CODE_DIR = "code"  # inside the model folder: the inference script and its requirements
 DEFAULT_CHECKPOINT_DIR = f"{BASE_DIR}/checkpoints"
+# processing jobs: inputs and outputs under processing/, the job's config under config/
+PROCESSING_DIR = f"{BASE_DIR}/processing"
+PROCESSING_JOB_CONFIG_FILE = "processingjobconfig.json"
+EXIT_MESSAGE_FILE = "message"  # output/message: the first KB becomes DescribeProcessingJob's ExitMessage
+EXIT_MESSAGE_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -126,12 +131,74 @@ class Layout:
         same name in a host's own tree and under ``/opt/ml``."""
         return path.relative_to(self.base).as_posix()
 
+    @property
+    def processing_dir(self) -> Path:
+        return self.base / "processing"
+
+    @property
+    def config_dir(self) -> Path:
+        """``config/``: where a processing job finds its configuration (training uses ``input/config``)."""
+        return self.base / "config"
+
+    @property
+    def processing_job_config_file(self) -> Path:
+        return self.config_dir / PROCESSING_JOB_CONFIG_FILE
+
+    @property
+    def processing_resource_config_file(self) -> Path:
+        return self.config_dir / RESOURCE_CONFIG_FILE
+
+    @property
+    def exit_message_file(self) -> Path:
+        return self.output_dir / EXIT_MESSAGE_FILE
+
+    def local(self, container_path: str) -> Path:
+        """Where ``container_path`` (a path under ``/opt/ml``) is in this tree; :class:`ContractError` otherwise."""
+        relative = relative_to_base(container_path)
+        if relative is None:
+            raise ContractError(f"{container_path!r} is not under {BASE_DIR}")
+        return self.base / relative if relative else self.base
+
     def create(self, channels: Iterable[str] = ()) -> Layout:
         """Make the folders a training job starts with (config, data per channel, model, output)."""
         for folder in (self.input_config_dir, self.model_dir, self.output_data_dir,
                        *(self.channel_dir(name) for name in channels)):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def relative_to_base(container_path: str) -> str | None:
+    """``/opt/ml/processing/input`` -> ``processing/input``; ``/opt/ml`` -> ``''``; ``None`` outside ``/opt/ml``."""
+    if container_path == BASE_DIR:
+        return ""
+    if not container_path.startswith(BASE_DIR + "/"):
+        return None
+    return container_path[len(BASE_DIR) + 1:].strip("/")
+
+
+_UNDER_BASE = re.compile(r"(^|=)" + re.escape(BASE_DIR) + r"(?=/|$)")
+
+
+def rebase(value: str, base: str) -> str:
+    """``value`` with a leading ``/opt/ml`` (or one after ``=``, as in ``--input=/opt/ml/...``) moved to ``base``.
+
+    What a host whose tree is not at ``/opt/ml`` (the process backend's) does to the paths a job's
+    command line and environment name, so that ``--input-dir /opt/ml/processing/input`` reaches the
+    host's own folder. Anything else is returned unchanged.
+    """
+    if base == BASE_DIR:
+        return value
+    return _UNDER_BASE.sub(lambda match: match.group(1) + base.rstrip("/"), value, count=1)
+
+
+def check_processing_path(container_path: object, where: str) -> str:
+    """``container_path`` when it is a folder under ``/opt/ml/processing/``; :class:`ContractError` naming the fix."""
+    if (not isinstance(container_path, str) or not container_path.startswith(PROCESSING_DIR + "/")
+            or any(part in ("", ".", "..") for part in container_path[len(PROCESSING_DIR) + 1:].rstrip("/").split("/"))):
+        raise ContractError(
+            f"{where} {container_path!r} is not a folder under {PROCESSING_DIR}/: SageMaker mounts processing "
+            f"inputs and collects outputs only there, e.g. {PROCESSING_DIR}/input/data")
+    return container_path.rstrip("/")
 
 
 # ---------------------------------------------------------------------------- enumerations
@@ -149,6 +216,9 @@ SINGLE_RECORD = "SingleRecord"
 
 LOCAL_INSTANCE_TYPES = (LOCAL, LOCAL_GPU)
 INPUT_MODES = (FILE_MODE, PIPE_MODE, "FastFile")
+PROCESSING_INPUT_MODES = (FILE_MODE, PIPE_MODE)  # a processing input's S3InputMode
+PROCESSING_DATA_TYPES = (S3_PREFIX, "ManifestFile")  # a processing input's S3DataType
+UPLOAD_MODES = ("EndOfJob", "Continuous")  # a processing output's S3UploadMode
 S3_DATA_TYPES = (S3_PREFIX, "ManifestFile", "AugmentedManifestFile")
 S3_DATA_DISTRIBUTIONS = (FULLY_REPLICATED, "ShardedByS3Key")
 COMPRESSION_TYPES = (NONE, "Gzip")
@@ -246,6 +316,23 @@ def read_training_config(layout: Layout) -> TrainingConfig:
     if resource is not None:
         check_resource_config(resource, layout.resource_config_file)
     return TrainingConfig(hyperparameters, resource, read_json_object(layout.input_data_config_file, {}))
+
+
+def write_processing_config(layout: Layout, job: Mapping[str, Any], resource: Mapping[str, Any]) -> None:
+    """Write ``config/processingjobconfig.json`` (the job as ``CreateProcessingJob`` described it) and
+    ``config/resourceconfig.json`` (``current_host``, ``hosts``) of a processing job into ``layout``."""
+    layout.config_dir.mkdir(parents=True, exist_ok=True)
+    write_json(layout.processing_job_config_file, dict(job))
+    write_json(layout.processing_resource_config_file, dict(resource))
+
+
+def read_exit_message(layout: Layout) -> str:
+    """The first KB of ``output/message`` (a processing job's ``ExitMessage``), ``''`` when there is none."""
+    try:
+        with open(layout.exit_message_file, "rb") as file:
+            return file.read(EXIT_MESSAGE_LIMIT).decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def write_json(path: PathLike, value: Any) -> None:
@@ -388,6 +475,7 @@ def hyperparameter_env(name: str) -> str:
 TRAIN = "train"
 SERVE = "serve"
 COMMANDS = (TRAIN, SERVE)
+PROCESS = "process"  # a processing job's host: it runs ContainerEntrypoint + ContainerArguments, not a command
 PING = "/ping"
 INVOCATIONS = "/invocations"
 EXECUTION_PARAMETERS = "/execution-parameters"

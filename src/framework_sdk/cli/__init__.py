@@ -15,7 +15,7 @@ import logging
 import click
 
 from framework_sdk import __version__
-from framework_sdk.cli import api, check, endpoints, images, local, predict, serve, train, transform
+from framework_sdk.cli import api, check, endpoints, images, local, predict, process, serve, train, transform
 
 
 class _Commands(click.Group):
@@ -40,6 +40,6 @@ def main(verbose):
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (images.images, train.train, serve.serve, predict.predict, endpoints.endpoints,
+for command in (images.images, train.train, process.process, serve.serve, predict.predict, endpoints.endpoints,
                 transform.transform, check.check, local.local, api.api):
     main.add_command(command)

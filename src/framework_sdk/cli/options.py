@@ -74,9 +74,10 @@ def _backend_option(function):
 
 
 def _code_options(role):
-    need = ("Required for a framework; optional for an image whose `train` needs none." if role == "training" else
-            "Optional: without it the image serves on its own (a framework image: code/ in the model, or "
-            "its defaults).")
+    need = {"training": "Required for a framework; optional for an image whose `train` needs none.",
+            "processing": "Required for a framework; without it an image runs its own ENTRYPOINT (or --command)."
+            }.get(role, "Optional: without it the image serves on its own (a framework image: code/ in the model, "
+                        "or its defaults).")
 
     def decorate(function):
         function = click.option("--framework-version", metavar="VERSION",

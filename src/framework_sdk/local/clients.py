@@ -1,6 +1,6 @@
 """The ``sagemaker`` client of a LocalSession: boto3's method names, arguments and response shapes.
 
-Training jobs, endpoints and transform jobs run on this machine through a backend, and tuning
+Training jobs, processing jobs, endpoints and transform jobs run on this machine through a backend, and tuning
 jobs search with local training jobs (:mod:`framework_sdk.local.tuning`);
 models and endpoint configs are kept in memory for the life of the session. Unknown
 names raise :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``), as a
@@ -9,7 +9,7 @@ Session's boto3 clients do.
 import threading
 
 from framework_sdk import contract
-from framework_sdk.local import registry, runs, tuning, tuning_store
+from framework_sdk.local import processing, registry, runs, tuning, tuning_store
 from framework_sdk.local.runtime import client_error
 from framework_sdk.local.serving import ModelServers
 from framework_sdk.local.training import TrainingJob
@@ -92,7 +92,7 @@ class Endpoint:
 # is shared by its sessions): a job started by one session can be attached, waited for, or its
 # endpoint invoked through another.
 _TABLES: dict[str, dict] = {"training_jobs": {}, "models": {}, "endpoint_configs": {}, "endpoints": {}, "transform_jobs": {},
-                            "hyper_parameter_tuning_jobs": {}}
+                            "hyper_parameter_tuning_jobs": {}, "processing_jobs": {}}
 
 
 class LocalSageMakerClient:
@@ -152,6 +152,26 @@ class LocalSageMakerClient:
         # As on SageMaker: the job goes Stopping now and Stopped once its hosts have ended.
         self._get(self.training_jobs, TrainingJobName, "training job", "StopTrainingJob").stop(wait=False)
         return {}
+
+    # ----------------------------------------------------------- processing
+    def create_processing_job(self, **request):
+        name = request["ProcessingJobName"]
+        self._check_new(self.processing_jobs, name, "processing job", "CreateProcessingJob")
+        job = processing.ProcessingJob(request, self.backend, self.storage, self.work_dir)
+        job.start()
+        self.processing_jobs[name] = job
+        self._started.append(job)
+        return {"ProcessingJobArn": processing.arn(name)}
+
+    def describe_processing_job(self, ProcessingJobName):
+        return self._get(self.processing_jobs, ProcessingJobName, "processing job", "DescribeProcessingJob").describe()
+
+    def stop_processing_job(self, ProcessingJobName):
+        self._get(self.processing_jobs, ProcessingJobName, "processing job", "StopProcessingJob").stop()
+        return {}
+
+    def list_processing_jobs(self, **filters):
+        return processing.list_summaries(list(self.processing_jobs.values()), **filters)
 
     # ---------------------------------------------------------------- models
     def create_model(self, **request):

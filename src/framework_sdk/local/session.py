@@ -194,6 +194,20 @@ class LocalSession(Session):
         return self._print_logs(run, job_name, wait, timeout, out, self.describe_transform_job,
                                 "TransformJobStatus")
 
+    def wait_for_processing_job(self, job: str, poll: float = 5, timeout: float | None = None) -> Response:
+        self._await(self._processing_job(job), timeout, f"processing job {job!r}")
+        return _check(job, self.describe_processing_job(job), "ProcessingJobStatus")
+
+    def logs_for_processing_job(self, job_name: str, wait: bool = False, poll: float = 10,
+                                timeout: float | None = None, out: TextIO | None = None) -> Response:
+        """Print the processing job's log lines (``algo-N | ...``); with ``wait``, follow them live until it ends."""
+        return self._print_logs(self._processing_job(job_name), job_name, wait, timeout, out,
+                                self.describe_processing_job, "ProcessingJobStatus")
+
+    def _processing_job(self, name: str) -> Any:
+        self.describe_processing_job(name)  # a clear error when unknown
+        return self.sagemaker_client.processing_jobs[name]
+
     def local_endpoint(self, name: str) -> Endpoint:
         """The endpoint ``name`` running in this Python process (a :class:`~framework_sdk.local.clients.Endpoint`:
         its ``urls``, ``hosts`` and ``logs``); :class:`~framework_sdk.exceptions.AWSError` (``ValidationException``)
@@ -244,9 +258,12 @@ def _check(name: str, description: Response, status_key: str) -> Response:
     status = description[status_key]
     if status == "Failed":
         reason = description.get("FailureReason")
-        kind = "training job" if status_key == "TrainingJobStatus" else "transform job"
+        kind = _KINDS.get(status_key, "transform job")
         raise UnexpectedStatusException(f"local {kind} {name!r} failed: {reason}", ("Completed", "Stopped"),
                                         status, reason, name)
     if status == "Stopped":
         log.warning("job %s was stopped: %s", name, description.get("FailureReason", ""))
     return description
+
+
+_KINDS = {"TrainingJobStatus": "training job", "ProcessingJobStatus": "processing job"}  # what _check calls a run

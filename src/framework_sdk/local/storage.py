@@ -59,10 +59,11 @@ class Storage:
         if not (is_file_uri(uri) or str(uri).startswith("s3://")):
             raise LocalModeError(f"{uri!r}: local mode reads and writes file:// or s3:// locations only")
 
-    def fetch(self, uri, destination):
+    def fetch(self, uri, destination, select=None):
         """Make ``uri`` (a file or folder, local or S3) available under ``destination``; returns the path.
 
-        A ``file://`` location is not copied: its own path is returned.
+        A ``file://`` location is not copied: its own path is returned. ``select`` (given the sorted
+        S3 keys, returns those to download) fetches only some of an ``s3://`` prefix's objects.
         """
         self._check_scheme(uri)
         if is_file_uri(uri):
@@ -76,7 +77,7 @@ class Storage:
         keys = self.list_keys(bucket, prefix)
         if not keys:
             raise LocalModeError(f"{uri} matches no S3 object; check the bucket and prefix")
-        for key in keys:
+        for key in (keys if select is None else select(sorted(keys))):
             relative = key[len(prefix):].lstrip("/") if key != prefix else os.path.basename(key)
             target = destination / (relative or os.path.basename(key))
             target.parent.mkdir(parents=True, exist_ok=True)

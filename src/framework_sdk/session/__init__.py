@@ -39,13 +39,15 @@ if TYPE_CHECKING:
 
     ServiceName = Literal["sagemaker", "sagemaker-runtime", "s3", "logs", "sts", "cloudwatch", "ecr"]  # the clients made
 
-__all__ = ["LOG_TYPES", "TRAINING_LOG_GROUP", "TRANSFORM_LOG_GROUP", "LogReader", "Session", "check_job_status",
+__all__ = ["LOG_TYPES", "PROCESSING_LOG_GROUP", "TRAINING_LOG_GROUP", "TRANSFORM_LOG_GROUP", "LogReader", "Session", "check_job_status",
            "check_log_type", "format_tags", "parse_s3_uri", "rule_status_lines", "s3_uri", "translate_errors"]
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 _TRAINING_DONE = ("Completed", "Failed", "Stopped")
 _TRANSFORM_DONE = ("Completed", "Failed", "Stopped")
+_PROCESSING_DONE = ("Completed", "Failed", "Stopped")
 _ENDPOINT_DONE = ("InService", "Failed", "OutOfService")
 
 
@@ -266,6 +268,9 @@ class Session:
     def describe_transform_job(self, job_name: str) -> Response:
         return self.sagemaker_client.describe_transform_job(TransformJobName=job_name)
 
+    def describe_processing_job(self, job_name: str) -> Response:
+        return self.sagemaker_client.describe_processing_job(ProcessingJobName=job_name)
+
     def describe_endpoint(self, endpoint_name: str) -> Response:
         return self.sagemaker_client.describe_endpoint(EndpointName=endpoint_name)
 
@@ -292,6 +297,12 @@ class Session:
         description = self._wait(lambda: self.describe_transform_job(job), "TransformJobStatus",
                                  _TRANSFORM_DONE, f"transform job {job!r}", poll, timeout)
         return check_job_status(job, description, "TransformJobStatus")
+
+    def wait_for_processing_job(self, job: str, poll: float = 5, timeout: float | None = None) -> Response:
+        """Wait for processing job ``job`` to end; returns its description, raises if it did not complete."""
+        description = self._wait(lambda: self.describe_processing_job(job), "ProcessingJobStatus",
+                                 _PROCESSING_DONE, f"processing job {job!r}", poll, timeout)
+        return check_job_status(job, description, "ProcessingJobStatus")
 
     def wait_for_endpoint(self, endpoint: str, poll: float = 30, timeout: float | None = None) -> Response:
         """Wait for ``endpoint`` to leave Creating/Updating; raises unless it is InService."""
@@ -327,6 +338,12 @@ class Session:
         """Like :meth:`logs_for_job`, for a batch transform job."""
         return self._follow_logs(job_name, TRANSFORM_LOG_GROUP, self.describe_transform_job,
                                  "TransformJobStatus", _TRANSFORM_DONE, wait, poll, timeout)
+
+    def logs_for_processing_job(self, job_name: str, wait: bool = False, poll: float = 10,
+                                timeout: float | None = None) -> Response:
+        """Like :meth:`logs_for_job`, for a processing job (log group ``/aws/sagemaker/ProcessingJobs``)."""
+        return self._follow_logs(job_name, PROCESSING_LOG_GROUP, self.describe_processing_job,
+                                 "ProcessingJobStatus", _PROCESSING_DONE, wait, poll, timeout)
 
     def _follow_logs(self, job_name: str, group: str, describe: Callable[[str], Response], status_key: str,
                      done: tuple[str, ...], wait: bool, poll: float, timeout: float | None,

@@ -55,6 +55,10 @@ def check_job_status(job_name: str, description: Response, status_key: str) -> R
         LOGGER.warning("job %s was stopped before it finished", job_name)
         return description
     reason = description.get("FailureReason")
+    logs = _LOGS_METHODS.get(status_key, "logs_for_job")
     raise UnexpectedStatusException(
         f"job {job_name!r} ended {status}: {reason or 'no reason given'}; its logs are in CloudWatch "
-        f"(session.logs_for_job({job_name!r}))", ("Completed", "Stopped"), status, reason, job_name)
+        f"(session.{logs}({job_name!r}))", ("Completed", "Stopped"), status, reason, job_name)
+
+
+_LOGS_METHODS = {"ProcessingJobStatus": "logs_for_processing_job"}  # what prints a job kind's logs

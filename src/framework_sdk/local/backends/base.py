@@ -1,4 +1,4 @@
-"""What every backend provides: hosts that run ``train`` or ``serve`` against their own /opt/ml tree.
+"""What every backend provides: hosts that run ``train``, ``serve`` or a given command against their own /opt/ml tree.
 
 A backend starts one :class:`Host` per :class:`HostSpec`. A host reads its output line
 by line in a thread, hands each line to ``on_line`` and, when the program ends,
@@ -18,15 +18,27 @@ REQUIREMENTS_INSTALLED = contract.REQUIREMENTS_INSTALLED_ENV
 
 @dataclasses.dataclass
 class HostSpec:
-    """One host of a job or endpoint, as the contract sees it."""
+    """One host of a job or endpoint, as the contract sees it.
+
+    The host runs the image's program for ``role`` (``train`` / ``serve`` as the command), unless
+    ``entrypoint`` or ``arguments`` is given: then it runs as ``docker run --entrypoint ENTRYPOINT
+    IMAGE ARGUMENTS`` does (a processing job's ``ContainerEntrypoint`` and ``ContainerArguments``).
+    """
 
     name: str                       # "algo-1"
-    role: str                       # "train" or "serve"
+    role: str                       # "train", "serve" or "process"
     root: Path                      # this host's /opt/ml tree on this machine
     environment: dict = dataclasses.field(default_factory=dict)
     links: list = dataclasses.field(default_factory=list)  # (local path, path relative to /opt/ml)
     port: "int | None" = None       # serve: the port on this machine
     volumes: list = dataclasses.field(default_factory=list)  # (local folder, absolute path the host sees), writable
+    entrypoint: "list | None" = None  # replaces the image's ENTRYPOINT
+    arguments: "list | None" = None   # the command instead of [role]
+
+    @property
+    def runs_own_command(self):
+        """True when ``entrypoint``/``arguments`` say what runs, not ``role``."""
+        return self.entrypoint is not None or self.arguments is not None
 
 
 class Host:

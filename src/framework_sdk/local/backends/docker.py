@@ -137,11 +137,14 @@ class DockerBackend(Backend):
                            for path, relative in spec.links]
                 mounts += [Mount(path, str(folder), type="bind") for folder, path in spec.volumes]
                 options = dict(
-                    image=image, command=[spec.role], name=f"{group}-{spec.name}", hostname=spec.name,
+                    image=image, command=spec.arguments if spec.arguments is not None else [spec.role],
+                    name=f"{group}-{spec.name}", hostname=spec.name,
                     environment=spec.environment, mounts=mounts, detach=True,
                     labels={LABEL: group, cleanup.OWNER_LABEL: cleanup.identity()},
                     init=True,  # a real PID 1 forwards SIGTERM, so stopping is quick
                 )
+                if spec.entrypoint is not None:
+                    options["entrypoint"] = spec.entrypoint
                 if network is not None:
                     endpoint = self.client.api.create_endpoint_config(aliases=[spec.name])
                     options.update(network=network.name, networking_config={network.name: endpoint})

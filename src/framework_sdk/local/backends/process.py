@@ -13,6 +13,9 @@ Each host runs in its own process group with ``SAGEMAKER_BASE_DIR`` pointing at 
 (and ``SAGEMAKER_BIND_TO_PORT`` for ``serve``); ``file://`` channels and code are symbolic
 links inside the tree. Hosts share this machine, so a multi-host job's MPI ranks all run
 here (``FRAMEWORK_SDK_LOCAL_HOSTS=1``).
+
+A host given its own command (``HostSpec.entrypoint``/``arguments``: a processing job) runs
+that instead of ``train``/``serve``, in the same environment.
 """
 import dataclasses
 import os
@@ -44,10 +47,26 @@ def parse_framework_image(image):
 def hardcoded_base_dir_hint(spec):
     """What to tell the user of a program that looked for files under /opt/ml instead of its tree."""
     port = f" (and its port in {contract.BIND_TO_PORT_ENV}={spec.port})" if spec.port else ""
+    paths = (f", or take its paths from its arguments (the process backend moves {BASE_DIR}/... in a job's "
+             f"arguments and environment to the host's tree)" if spec.runs_own_command else "")
     return (f"[framework-sdk] this program looked for {BASE_DIR}, but the process backend gives each host "
             f"its own tree in {contract.BASE_DIR_ENV}={spec.root}{port}: make the program read "
-            f"{contract.BASE_DIR_ENV} (default {BASE_DIR}), or run the image with the docker backend "
-            f"(LocalSession(backend='docker'))")
+            f"{contract.BASE_DIR_ENV} (default {BASE_DIR}){paths}, or run the image with the docker backend (LocalSession(backend='docker'))")
+
+
+def host_command(runner, spec):
+    """What a host runs: the image's program for its role, or the spec's entrypoint and arguments.
+
+    The process backend has no image ENTRYPOINT to fall back on (our framework images have none),
+    so ``arguments`` alone are the command, as ``docker run IMAGE ARGUMENTS`` runs them there.
+    """
+    if not spec.runs_own_command:
+        return runner.command(spec.role)
+    command = [*(spec.entrypoint or ()), *(spec.arguments or ())]
+    if not command:
+        raise LocalModeError(f"{spec.name}: nothing to run: the process backend cannot run an image's own "
+                             f"ENTRYPOINT; give the command (Processor(entrypoint=[...]) or ContainerEntrypoint)")
+    return command
 
 
 class ProcessHost(Host):
@@ -115,8 +134,11 @@ class Toolkit:
         return [self.python, "-m", "framework_sdk.container", role]
 
     def environment(self, spec):
-        # what the framework image sets with ENV: its serving and training defaults
-        environment = {contract.FRAMEWORK_ENV: self.framework} if self.framework else {}
+        # what the framework image sets with ENV: its serving and training defaults, and its environment
+        # first on PATH (a processing job's `python3 script.py` runs the framework's python)
+        environment = {"PATH": os.pathsep.join([os.path.dirname(self.python), os.environ.get("PATH", os.defpath)])}
+        if self.framework:
+            environment[contract.FRAMEWORK_ENV] = self.framework
         if spec.port:  # on loopback only, as the docker backend publishes ports
             environment[contract.BIND_HOST_ENV] = "127.0.0.1"
         return environment
@@ -226,7 +248,7 @@ class ProcessBackend(Backend):
         hosts = []
         try:
             for spec in specs:
-                command = runner.command(spec.role)
+                command = host_command(runner, spec)
                 for path, relative in spec.links:
                     link = spec.root / relative
                     link.parent.mkdir(parents=True, exist_ok=True)
@@ -244,7 +266,8 @@ class ProcessBackend(Backend):
                     command, cwd=runner.cwd(spec), env=env,
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     start_new_session=True)
-                host = ProcessHost(spec, process, on_line, on_exit, check_base_dir=isinstance(runner, FolderImage))
+                host = ProcessHost(spec, process, on_line, on_exit,
+                                   check_base_dir=isinstance(runner, FolderImage) or spec.runs_own_command)
                 host.session = [process.pid, cleanup.start_time(process.pid)]
                 cleanup.remember("processes", host.session)  # for the next session, should this Python be killed
                 hosts.append(host)
