@@ -8,12 +8,7 @@ from ``/aws/sagemaker/ProcessingJobs``, attach, stop) reaches its end; running t
 the local tests' job (tests/integ/test_processing_workflow.py).
 """
 import io
-import os
-import socket
-import subprocess
-import sys
 import tarfile
-import threading
 import time
 from pathlib import Path
 
@@ -28,34 +23,6 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 ACCOUNT = "123456789012"
 CODE = Path(__file__).resolve().parents[2] / "examples" / "processing_workflow"
 PYTHON_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/framework-sdk-python:3.11-cpu-py3"
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    """A moto server process on a free loopback port; its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1",
-                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    ready = threading.Event()
-
-    def watch():
-        for line in server.stderr:
-            if "Running on" in line:
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=watch, daemon=True).start()
-    if not ready.wait(60) or server.poll() is not None:
-        server.kill()
-        pytest.fail(f"moto_server did not start on port {port} within 60 s")
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
 
 
 @pytest.fixture
