@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -45,8 +46,9 @@ def predict_fn(data, model):
 class ApiServer:
     """A `framework-sdk api` child process; ``url`` once it answers."""
 
-    def __init__(self, state_dir, backend="process", extra=()):
+    def __init__(self, state_dir, backend="process", extra=(), env=None):
         self.state_dir = state_dir
+        self.env = env
         self.backend = backend
         self.extra = list(extra)
         self.process = None
@@ -56,7 +58,8 @@ class ApiServer:
         command = [sys.executable, "-m", "framework_sdk.cli", "api", "--port", "0", "--state-dir",
                    str(self.state_dir), "--backend", self.backend, *self.extra]
         self.log = open(self.state_dir.parent / f"{self.state_dir.name}-server.log", "ab")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, start_new_session=True,
+                                        env=self.env)
         line = self.process.stdout.readline().decode().strip()  # the URL, printed once the server answers
         assert line.startswith("http://127.0.0.1:"), (line, self.read_log())
         self.url = line
@@ -93,7 +96,8 @@ def framework_python():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, framework_python):
     state = tmp_path_factory.mktemp("api") / "state"
-    running = ApiServer(state).start()
+    # The engine's tuning job records (XDG_STATE_HOME) go to this module's own folder, not the user's.
+    running = ApiServer(state, env=dict(os.environ, XDG_STATE_HOME=str(state.parent / "xdg-state"))).start()
     yield running
     running.stop()
 
@@ -238,6 +242,175 @@ def test_boto3_deploys_invokes_transforms_and_deletes(aws, trained, uploaded):
     assert sagemaker.list_models()["Models"] == []
     with pytest.raises(ClientError, match="ValidationException"):
         sagemaker.describe_model(ModelName="api-model")
+
+
+PROCESS = """
+import argparse, json, os, sys, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--scale", type=float, default=1.0)
+parser.add_argument("--mode", default="ok")
+args = parser.parse_args()
+if args.mode == "fail":
+    sys.exit("this mode fails on purpose")
+if args.mode == "sleep":
+    print("sleeping until stopped", flush=True)
+    time.sleep(300)
+rows = [[float(v) for v in line.split(",")] for line in open("/opt/ml/processing/input/rows/train.csv")]
+print("processing", len(rows), "rows on", json.load(open("/opt/ml/config/resourceconfig.json"))["current_host"],
+      flush=True)
+totals = [args.scale * sum(row[i] for row in rows) for i in range(len(rows[0]))]
+json.dump({"rows": len(rows), "totals": totals}, open("/opt/ml/processing/output/summary.json", "w"))
+"""
+
+
+def processing_request(name, *arguments):
+    """A ScriptProcessor's request as SageMaker v2 makes it: the script as the input ``code``, run by python3."""
+    return {
+        "ProcessingJobName": name, "RoleArn": ROLE,
+        "AppSpecification": {"ImageUri": IMAGE, "ContainerArguments": list(arguments),
+                             "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/process.py"]},
+        "ProcessingInputs": [
+            {"InputName": "rows", "S3Input": {"S3Uri": f"s3://{BUCKET}/data/", "LocalPath": "/opt/ml/processing/input/rows",
+                                             "S3DataType": "S3Prefix", "S3InputMode": "File"}},
+            {"InputName": "code", "S3Input": {"S3Uri": f"s3://{BUCKET}/processing/code/process.py",
+                                             "LocalPath": "/opt/ml/processing/input/code", "S3DataType": "S3Prefix",
+                                             "S3InputMode": "File"}}],
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "summary", "S3Output": {
+            "S3Uri": f"s3://{BUCKET}/processed/{name}", "LocalPath": "/opt/ml/processing/output",
+            "S3UploadMode": "EndOfJob"}}]},
+        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.c5.xlarge",
+                                                  "VolumeSizeInGB": 10}},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+
+
+def test_boto3_runs_processing_jobs_from_s3_to_s3_lists_logs_and_stops_them(aws, uploaded):
+    from botocore.exceptions import ClientError, WaiterError
+
+    sagemaker, logs = aws.client("sagemaker"), aws.client("logs")
+    uploaded.put_object(Bucket=BUCKET, Key="processing/code/process.py", Body=PROCESS.encode())
+    waiter = sagemaker.get_waiter("processing_job_completed_or_stopped")
+    sagemaker.create_processing_job(**processing_request("api-process", "--scale", "2"))
+    waiter.wait(ProcessingJobName="api-process", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    described = sagemaker.describe_processing_job(ProcessingJobName="api-process")
+    assert described["ProcessingJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["ProcessingJobArn"].endswith(":processing-job/api-process")
+    body = uploaded.get_object(Bucket=BUCKET, Key="processed/api-process/summary.json")["Body"].read()
+    rows = [[a / 10, a % 3, 2 * a / 10 + 3 * (a % 3)] for a in range(30)]  # the `uploaded` fixture's rows
+    assert json.loads(body) == {"rows": 30, "totals": pytest.approx([2 * sum(c) for c in zip(*rows)])}
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs",
+                                        logStreamNamePrefix="api-process/")["logStreams"]
+    assert [s["logStreamName"].rsplit("-", 1)[0] for s in streams] == ["api-process/algo-1"]
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/ProcessingJobs",
+                                 logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]
+    assert "processing 30 rows on algo-1" in [event["message"] for event in events]
+
+    sagemaker.create_processing_job(**processing_request("api-process-fails", "--mode", "fail"))
+    with pytest.raises(WaiterError):  # Failed is the waiter's failure state
+        waiter.wait(ProcessingJobName="api-process-fails", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    failed = sagemaker.describe_processing_job(ProcessingJobName="api-process-fails")
+    assert failed["ProcessingJobStatus"] == "Failed" and "fails on purpose" in failed["FailureReason"]
+
+    sagemaker.create_processing_job(**processing_request("api-process-sleeps", "--mode", "sleep"))
+    started = time.monotonic()
+    sagemaker.stop_processing_job(ProcessingJobName="api-process-sleeps")  # answers at once, as SageMaker's
+    assert time.monotonic() - started < 15
+    assert sagemaker.describe_processing_job(ProcessingJobName="api-process-sleeps")["ProcessingJobStatus"] in (
+        "Stopping", "Stopped")
+    waiter.wait(ProcessingJobName="api-process-sleeps", WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+    assert sagemaker.describe_processing_job(ProcessingJobName="api-process-sleeps")["ProcessingJobStatus"] == "Stopped"
+
+    first = sagemaker.list_processing_jobs(NameContains="api-process", SortBy="Name", SortOrder="Ascending",
+                                           MaxResults=2)
+    assert [j["ProcessingJobName"] for j in first["ProcessingJobSummaries"]] == ["api-process", "api-process-fails"]
+    rest = sagemaker.list_processing_jobs(NameContains="api-process", SortBy="Name", SortOrder="Ascending",
+                                          MaxResults=2, NextToken=first["NextToken"])
+    assert [j["ProcessingJobName"] for j in rest["ProcessingJobSummaries"]] == ["api-process-sleeps"]
+    assert "NextToken" not in rest
+    failed_only = sagemaker.list_processing_jobs(StatusEquals="Failed")["ProcessingJobSummaries"]
+    assert [(j["ProcessingJobName"], j["ProcessingJobStatus"]) for j in failed_only] == [("api-process-fails", "Failed")]
+    with pytest.raises(ClientError) as duplicate:
+        sagemaker.create_processing_job(**processing_request("api-process", "--scale", "1"))
+    assert duplicate.value.response["Error"]["Code"] == "ResourceInUse", duplicate.value.response["Error"]
+    with pytest.raises(ClientError) as missing:
+        sagemaker.describe_processing_job(ProcessingJobName="no-such-processing-job")
+    assert missing.value.response["Error"]["Code"] == "ValidationException"
+
+
+TUNE = """
+import json, os
+x = float(json.loads(os.environ["SM_HPS"])["x"])
+for epoch in range(1, 4):
+    print(f"epoch {epoch} accuracy={x * epoch / 3:.6f}", flush=True)
+open(os.path.join(os.environ["SM_MODEL_DIR"], "x.txt"), "w").write(str(x))
+"""
+
+
+def test_boto3_tunes_with_local_training_jobs_and_describes_the_best(aws, uploaded):
+    from botocore.exceptions import ClientError
+
+    sagemaker = aws.client("sagemaker")
+    uploaded.put_object(Bucket=BUCKET, Key="code/tune.tar.gz", Body=sourcedir({"tune.py": TUNE}))
+    sagemaker.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="api-tune",
+        HyperParameterTuningJobConfig={
+            "Strategy": "Random", "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "accuracy"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {"ContinuousParameterRanges": [
+                {"Name": "x", "MinValue": "0.1", "MaxValue": "0.9", "ScalingType": "Linear"}]}},
+        TrainingJobDefinition={
+            "StaticHyperParameters": {"sagemaker_program": json.dumps("tune.py"),
+                                      "sagemaker_submit_directory": json.dumps(f"s3://{BUCKET}/code/tune.tar.gz")},
+            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File", "MetricDefinitions": [
+                {"Name": "accuracy", "Regex": r"accuracy=([0-9.]+)"}]},
+            "RoleArn": ROLE, "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/tuned"},
+            "ResourceConfig": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600}})
+    deadline = time.monotonic() + 600
+    while (described := sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="api-tune"))[
+            "HyperParameterTuningJobStatus"] in ("InProgress", "Stopping") and time.monotonic() < deadline:
+        time.sleep(1)
+    assert described["HyperParameterTuningJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["TrainingJobStatusCounters"]["Completed"] == 3
+    trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="api-tune", SortBy="FinalObjectiveMetricValue", SortOrder="Descending",
+        MaxResults=2)
+    rest = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="api-tune", SortBy="FinalObjectiveMetricValue", SortOrder="Descending",
+        MaxResults=2, NextToken=trials["NextToken"])
+    summaries = trials["TrainingJobSummaries"] + rest["TrainingJobSummaries"]
+    values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries]
+    assert len(values) == 3 and values == sorted(values, reverse=True)
+    for summary in summaries:  # each trial's objective is its x, as its script logged it
+        assert summary["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(
+            float(summary["TunedHyperParameters"]["x"]), abs=1e-5)
+    best = described["BestTrainingJob"]
+    assert best["TrainingJobName"] == summaries[0]["TrainingJobName"] and best["TrainingJobName"].startswith("api-tune-")
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {"Type": "Maximize", "MetricName": "accuracy",
+                                                                   "Value": pytest.approx(values[0])}
+
+    # The trials are training jobs like any other: listed, described, logged, their models in S3.
+    listed = sagemaker.list_training_jobs(NameContains="api-tune-", MaxResults=10)["TrainingJobSummaries"]
+    assert sorted(j["TrainingJobName"] for j in listed) == sorted(s["TrainingJobName"] for s in summaries)
+    job = sagemaker.describe_training_job(TrainingJobName=best["TrainingJobName"])
+    assert job["TrainingJobStatus"] == "Completed"
+    key = job["ModelArtifacts"]["S3ModelArtifacts"].removeprefix(f"s3://{BUCKET}/")
+    with tarfile.open(fileobj=io.BytesIO(uploaded.get_object(Bucket=BUCKET, Key=key)["Body"].read())) as archive:
+        assert float(archive.extractfile("x.txt").read()) == pytest.approx(float(best["TunedHyperParameters"]["x"]))
+    logs = aws.client("logs")
+    stream = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                       logStreamNamePrefix=best["TrainingJobName"] + "/")["logStreams"][0]
+    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                                          logStreamName=stream["logStreamName"],
+                                                          startFromHead=True)["events"]]
+    assert any(m.startswith("epoch 3 accuracy=") for m in messages), messages
+
+    tuning_jobs = sagemaker.list_hyper_parameter_tuning_jobs(NameContains="api-tune")
+    assert [(j["HyperParameterTuningJobName"], j["Strategy"], j["HyperParameterTuningJobStatus"])
+            for j in tuning_jobs["HyperParameterTuningJobSummaries"]] == [("api-tune", "Random", "Completed")]
+    with pytest.raises(ClientError) as missing:
+        sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="no-such-tuning-job")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
 def test_lists_page_with_next_token_and_filter(aws, server):

@@ -2,7 +2,8 @@
 
 The server pumps each run's log book into SQLite as SageMaker names groups and streams
 (``/aws/sagemaker/TrainingJobs`` with ``{job}/algo-1-{epoch}``, ``/aws/sagemaker/Endpoints/{name}``
-with ``{variant}/{host}``, ``/aws/sagemaker/TransformJobs`` with ``{job}/{host}-{epoch}``) and answers
+with ``{variant}/{host}``, ``/aws/sagemaker/TransformJobs`` and ``/aws/sagemaker/ProcessingJobs`` with
+``{job}/{host}-{epoch}``) and answers
 ``DescribeLogGroups``, ``DescribeLogStreams``, ``GetLogEvents`` and ``FilterLogEvents`` from it.
 Written here rather than taken from moto because the events must outlive a restart with the jobs.
 """
@@ -17,6 +18,7 @@ from framework_sdk.api.store import Store
 
 TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"
 TRANSFORM_GROUP = "/aws/sagemaker/TransformJobs"
+PROCESSING_GROUP = "/aws/sagemaker/ProcessingJobs"
 ACCOUNT = "000000000000"
 
 

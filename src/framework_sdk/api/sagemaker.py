@@ -4,6 +4,9 @@ Calls go to :class:`~framework_sdk.local.clients.LocalSageMakerClient`, which ru
 endpoints; this module adds what an API server needs around it: descriptions that outlive the
 process (completed jobs, models, endpoint configs, endpoints brought back up after a restart),
 the ``List*`` calls with SageMaker's filters and ``NextToken`` paging, and the logs pumped to Logs.
+A tuning job starts its training jobs through this server's ``CreateTrainingJob`` (:class:`TrialLauncher`),
+so they are stored, listed and logged as any other; its ``ListTrainingJobsForHyperParameterTuningJob``
+answer is stored with it.
 """
 from __future__ import annotations
 
@@ -36,14 +39,32 @@ KINDS: dict[str, tuple[str, str | None, str, tuple[str, ...]]] = {
     "transform_job": ("TransformJobName", "TransformJobStatus", "transform_jobs",
                       ("TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime",
                        "LastModifiedTime", "TransformJobStatus", "FailureReason")),
+    "processing_job": ("ProcessingJobName", "ProcessingJobStatus", "processing_jobs",
+                       ("ProcessingJobName", "ProcessingJobArn", "CreationTime", "ProcessingEndTime",
+                        "LastModifiedTime", "ProcessingJobStatus", "FailureReason", "ExitMessage")),
+    "hyper_parameter_tuning_job": ("HyperParameterTuningJobName", "HyperParameterTuningJobStatus",
+                                   "hyper_parameter_tuning_jobs",
+                                   ("HyperParameterTuningJobName", "HyperParameterTuningJobArn",
+                                    "HyperParameterTuningJobStatus", "CreationTime", "HyperParameterTuningEndTime",
+                                    "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")),
 }
+NOT_FOUND = {"hyper_parameter_tuning_job": "ResourceNotFound"}  # SageMaker's code where not ValidationException
+TRIALS = "tuning_job_trials"  # store kind: a tuning job's training job summaries, kept with it
 LIST_CALLS = {  # operation -> (kind, key of the list in the answer)
     "ListTrainingJobs": ("training_job", "TrainingJobSummaries"),
     "ListModels": ("model", "Models"),
     "ListEndpointConfigs": ("endpoint_config", "EndpointConfigs"),
     "ListEndpoints": ("endpoint", "Endpoints"),
     "ListTransformJobs": ("transform_job", "TransformJobSummaries"),
+    "ListProcessingJobs": ("processing_job", "ProcessingJobSummaries"),
+    "ListHyperParameterTuningJobs": ("hyper_parameter_tuning_job", "HyperParameterTuningJobSummaries"),
 }
+TRIAL_SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "Name": lambda s: s["TrainingJobName"], "CreationTime": lambda s: s["CreationTime"],
+    "Status": lambda s: s["TrainingJobStatus"],
+    "FinalObjectiveMetricValue": lambda s: (s.get("FinalHyperParameterTuningJobObjectiveMetric") or {})
+    .get("Value", float("-inf"))}
+STOP_NOTICED_SECONDS = 10  # a Stop call answers once the run says Stopping (or has ended), at most this late
 RUNNING = {"InProgress", "Stopping", "Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 SORT_MEMBERS = {"Name": "name", "CreationTime": "CreationTime", "Status": "status"}
 
@@ -71,7 +92,16 @@ class SageMakerApi:
             "CreateTransformJob": self._create_transform_job,
             "DescribeTransformJob": lambda p: self._describe("transform_job", p["TransformJobName"]),
             "StopTransformJob": lambda p: self._engine_call("transform_job", "stop_transform_job", p),
-            # Processing and tuning jobs join here once the local engine runs them (create/describe/list/stop).
+            "CreateProcessingJob": self._create_processing_job,
+            "DescribeProcessingJob": lambda p: self._describe("processing_job", p["ProcessingJobName"]),
+            "StopProcessingJob": lambda p: self._stop_in_background("processing_job", "stop_processing_job", p),
+            "CreateHyperParameterTuningJob": self._create_tuning_job,
+            "DescribeHyperParameterTuningJob": lambda p: self._describe("hyper_parameter_tuning_job",
+                                                                        p["HyperParameterTuningJobName"]),
+            "StopHyperParameterTuningJob": lambda p: self._stop_in_background(
+                "hyper_parameter_tuning_job", "stop_hyper_parameter_tuning_job", p),
+            "DeleteHyperParameterTuningJob": self._delete_tuning_job,
+            "ListTrainingJobsForHyperParameterTuningJob": self._list_trials,
         }
         for operation, (kind, key) in LIST_CALLS.items():
             self._operations[operation] = self._lister(kind, key)
@@ -88,6 +118,8 @@ class SageMakerApi:
         self._check_paths(params)
         try:
             return wire(handler(params))
+        except ApiError:  # already SageMaker's answer (an SDKError too: not to be caught below)
+            raise
         except AWSError as error:  # the engine's boto3-shaped errors keep their code
             raise ApiError(error.code, error.aws_message or str(error)) from None
         except SDKError as error:  # the engine cannot run what was asked (image, paths, ...)
@@ -122,12 +154,16 @@ class SageMakerApi:
         description: dict[str, Any] = getattr(self.engine, f"describe_{kind}")(**{KINDS[kind][0]: name})
         answer: dict[str, Any] = wire(description)
         self.store.put(kind, name, answer)
+        if kind == "hyper_parameter_tuning_job":
+            self.store.put(TRIALS, name, {"HyperParameterTuningJobName": name,
+                                          "TrainingJobSummaries": self._live_trials(name)})
         return answer
 
     def _describe(self, kind: str, name: str) -> dict[str, Any]:
         description = self._describe_live(kind, name) or self.store.get(kind, name)
         if description is None:
-            raise ApiError("ValidationException", f"Could not find {kind.replace('_', ' ')} \"{name}\".")
+            raise ApiError(NOT_FOUND.get(kind, "ValidationException"),
+                           f"Could not find {kind.replace('_', ' ')} \"{name}\".")
         return description
 
     def _check_new(self, kind: str, name: str) -> None:
@@ -145,6 +181,26 @@ class SageMakerApi:
         result: dict[str, Any] = getattr(self.engine, method)(**params)
         self._describe_live(kind, name)
         return result
+
+    def _stop_in_background(self, kind: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Stop a run as SageMaker does: answer once it is ``Stopping`` while its hosts end in a thread (the
+        engine's stop waits for them, up to minutes, longer than a client waits for an answer)."""
+        name_member, status_member, _, _ = KINDS[kind]
+        name = params[name_member]
+        run = self._table(kind).get(name)
+        if run is None or run.done.is_set():
+            return self._engine_call(kind, method, params)  # not running: the usual answers
+        def stop() -> None:
+            getattr(self.engine, method)(**params)
+            self._describe_live(kind, name)
+
+        threading.Thread(target=stop, name=f"stop-{name}", daemon=True).start()
+        deadline = time.monotonic() + STOP_NOTICED_SECONDS
+        while (self._describe(kind, name).get(status_member or "") == "InProgress" and not run.done.is_set()
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        self._describe_live(kind, name)
+        return {}
 
     def _create_plain(self, kind: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self._check_new(kind, params[KINDS[kind][0]])
@@ -190,6 +246,64 @@ class SageMakerApi:
         self._describe_live("transform_job", name)
         self._watch("transform_job", name, job)
         return result
+
+    def _create_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["ProcessingJobName"]
+        self._check_new("processing_job", name)
+        result: dict[str, Any] = self.engine.create_processing_job(**params)
+        job = self.engine.processing_jobs[name]
+        created = int(time.time())
+        logs.pump(self.store, job.logs.follow(), logs.PROCESSING_GROUP, lambda host: f"{name}/{host}-{created}")
+        self._describe_live("processing_job", name)
+        self._watch("processing_job", name, job)
+        return result
+
+    def _create_tuning_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        from framework_sdk.local import tuning
+
+        name = params["HyperParameterTuningJobName"]
+        self._check_new("hyper_parameter_tuning_job", name)
+        # What the local client's create_hyper_parameter_tuning_job does, with the trials started through
+        # this server rather than straight on the engine.
+        job = tuning.create(self.engine.hyper_parameter_tuning_jobs, TrialLauncher(self), params)
+        job.start()
+        self._describe_live("hyper_parameter_tuning_job", name)
+        self._watch("hyper_parameter_tuning_job", name, job)
+        return {"HyperParameterTuningJobArn": tuning.arn(name)}
+
+    def _delete_tuning_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["HyperParameterTuningJobName"]
+        description = self._describe("hyper_parameter_tuning_job", name)
+        if description["HyperParameterTuningJobStatus"] in RUNNING:
+            raise ApiError("ValidationException", f"The tuning job \"{name}\" is "
+                           f"{description['HyperParameterTuningJobStatus']}; stop it before deleting it.")
+        if name in self.engine.hyper_parameter_tuning_jobs:
+            self.engine.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        self.store.delete("hyper_parameter_tuning_job", name)
+        self.store.delete(TRIALS, name)
+        return {}
+
+    def _live_trials(self, name: str) -> list[dict[str, Any]]:
+        """Every training job summary of live tuning job ``name`` (the engine answers them a page at a time)."""
+        summaries: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page = self.engine.list_training_jobs_for_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name, MaxResults=100, **({"NextToken": token} if token else {}))
+            summaries.extend(wire(page["TrainingJobSummaries"]))
+            token = page.get("NextToken")
+            if not token:
+                return summaries
+
+    def _list_trials(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``ListTrainingJobsForHyperParameterTuningJob`` from the stored summaries, filtered, sorted, paged."""
+        name = params["HyperParameterTuningJobName"]
+        self._describe("hyper_parameter_tuning_job", name)  # refreshes a live job's summaries; not found: the error
+        summaries = (self.store.get(TRIALS, name) or {}).get("TrainingJobSummaries", [])
+        summaries = [s for s in summaries if params.get("StatusEquals") in (None, s["TrainingJobStatus"])]
+        summaries.sort(key=TRIAL_SORT_KEYS[params.get("SortBy", "Name")],
+                       reverse=params.get("SortOrder", "Ascending") == "Descending")
+        return _page(summaries, "TrainingJobSummaries", params)
 
     # ------------------------------------------------------------------ endpoints
     def _create_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -237,13 +351,7 @@ class SageMakerApi:
         member = {"Name": name_member, "Status": status_member}.get(sort_by, "CreationTime")
         items.sort(key=lambda item: (item.get(member or "CreationTime") or 0), reverse=params.get("SortOrder",
                                                                                                    "Descending") == "Descending")
-        start = _decode_token(params.get("NextToken"))
-        limit = int(params.get("MaxResults", 10))
-        page = items[start:start + limit]
-        answer: dict[str, Any] = {key: [{m: item[m] for m in summary_members if m in item} for item in page]}
-        if start + limit < len(items):
-            answer["NextToken"] = base64.urlsafe_b64encode(json.dumps({"start": start + limit}).encode()).decode()
-        return answer
+        return _page([_summary(kind, item, summary_members) for item in items], key, params)
 
     # ------------------------------------------------------------------ restart
     def restore(self) -> None:
@@ -254,7 +362,7 @@ class SageMakerApi:
                 entry = {k: v for k, v in description.items() if not k.endswith("Arn")}
                 entry["CreationTime"] = _datetime(entry.get("CreationTime"))
                 self._table(kind)[description[KINDS[kind][0]]] = entry
-        for kind in ("training_job", "transform_job"):
+        for kind in ("training_job", "transform_job", "processing_job", "hyper_parameter_tuning_job"):
             status_member = KINDS[kind][1] or ""
             for description in self.store.all(kind):
                 if description.get(status_member) in RUNNING:
@@ -263,6 +371,11 @@ class SageMakerApi:
                     if kind == "training_job":
                         description["SecondaryStatus"] = "Failed"
                     self.store.put(kind, description[KINDS[kind][0]], description)
+        for trials in self.store.all(TRIALS):  # a tuning job's summaries follow its training jobs
+            for summary in trials["TrainingJobSummaries"]:
+                stored = self.store.get("training_job", summary["TrainingJobName"]) or {}
+                summary["TrainingJobStatus"] = stored.get("TrainingJobStatus", summary["TrainingJobStatus"])
+            self.store.put(TRIALS, trials["HyperParameterTuningJobName"], trials)
         for description in self.store.all("endpoint"):
             name = description["EndpointName"]
             if description.get("EndpointStatus") not in ("InService", "Creating", "Updating"):
@@ -283,10 +396,41 @@ class SageMakerApi:
             endpoint.stop()
             if description is not None:  # brought back up at the next start
                 self.store.put("endpoint", name, description)
-        for table in ("training_jobs", "transform_jobs"):
+        # Tuning jobs first: a search still running would start new training jobs.
+        for table in ("hyper_parameter_tuning_jobs", "training_jobs", "transform_jobs", "processing_jobs"):
             for run in list(getattr(self.engine, table).values()):
                 if not run.done.is_set():
                     run.stop("stopped: the API server shut down")
+
+
+class TrialLauncher:
+    """The client a tuning job starts its training jobs with: the engine's tables, and this server's
+    ``CreateTrainingJob``, so every trial is stored, listed, logged and described after a restart."""
+
+    def __init__(self, api: SageMakerApi) -> None:
+        self._api = api
+        self.training_jobs = api.engine.training_jobs
+        self.hyper_parameter_tuning_jobs = api.engine.hyper_parameter_tuning_jobs
+
+    def create_training_job(self, **request: Any) -> dict[str, Any]:
+        return self._api._create_training_job(request)
+
+
+def _summary(kind: str, item: dict[str, Any], members: tuple[str, ...]) -> dict[str, Any]:
+    summary = {member: item[member] for member in members if member in item}
+    if kind == "hyper_parameter_tuning_job":  # two members of the summary are nested in the description
+        config = item.get("HyperParameterTuningJobConfig", {})
+        summary.update({k: config[k] for k in ("Strategy", "ResourceLimits") if k in config})
+    return summary
+
+
+def _page(items: list[dict[str, Any]], key: str, params: dict[str, Any]) -> dict[str, Any]:
+    start = _decode_token(params.get("NextToken"))
+    limit = int(params.get("MaxResults", 10))
+    answer: dict[str, Any] = {key: items[start:start + limit]}
+    if start + limit < len(items):
+        answer["NextToken"] = base64.urlsafe_b64encode(json.dumps({"start": start + limit}).encode()).decode()
+    return answer
 
 
 def _matches(item: dict[str, Any], params: dict[str, Any], name_member: str, status_member: str | None) -> bool:
