@@ -245,14 +245,15 @@ def test_boto3_deploys_invokes_transforms_and_deletes(aws, trained, uploaded):
 
 
 PROCESS = """
-import argparse, json, os, sys, time
+import argparse, json, os, signal, sys, time
 parser = argparse.ArgumentParser()
 parser.add_argument("--scale", type=float, default=1.0)
 parser.add_argument("--mode", default="ok")
 args = parser.parse_args()
 if args.mode == "fail":
     sys.exit("this mode fails on purpose")
-if args.mode == "sleep":
+if args.mode == "sleep":  # ends 3 s after SIGTERM, as a script that cleans up before it exits
+    signal.signal(signal.SIGTERM, lambda *_: (time.sleep(3), sys.exit(128 + signal.SIGTERM)))
     print("sleeping until stopped", flush=True)
     time.sleep(300)
 rows = [[float(v) for v in line.split(",")] for line in open("/opt/ml/processing/input/rows/train.csv")]
@@ -312,11 +313,13 @@ def test_boto3_runs_processing_jobs_from_s3_to_s3_lists_logs_and_stops_them(aws,
     assert failed["ProcessingJobStatus"] == "Failed" and "fails on purpose" in failed["FailureReason"]
 
     sagemaker.create_processing_job(**processing_request("api-process-sleeps", "--mode", "sleep"))
+    while "sleeping until stopped" not in [e["message"] for e in logs.filter_log_events(
+            logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix="api-process-sleeps/")["events"]]:
+        time.sleep(0.2)
     started = time.monotonic()
     sagemaker.stop_processing_job(ProcessingJobName="api-process-sleeps")  # answers at once, as SageMaker's
-    assert time.monotonic() - started < 15
-    assert sagemaker.describe_processing_job(ProcessingJobName="api-process-sleeps")["ProcessingJobStatus"] in (
-        "Stopping", "Stopped")
+    assert time.monotonic() - started < 2
+    assert sagemaker.describe_processing_job(ProcessingJobName="api-process-sleeps")["ProcessingJobStatus"] == "Stopping"
     waiter.wait(ProcessingJobName="api-process-sleeps", WaiterConfig={"Delay": 1, "MaxAttempts": 300})
     assert sagemaker.describe_processing_job(ProcessingJobName="api-process-sleeps")["ProcessingJobStatus"] == "Stopped"
 
@@ -346,32 +349,45 @@ open(os.path.join(os.environ["SM_MODEL_DIR"], "x.txt"), "w").write(str(x))
 """
 
 
-def test_boto3_tunes_with_local_training_jobs_and_describes_the_best(aws, uploaded):
-    from botocore.exceptions import ClientError
-
-    sagemaker = aws.client("sagemaker")
-    uploaded.put_object(Bucket=BUCKET, Key="code/tune.tar.gz", Body=sourcedir({"tune.py": TUNE}))
-    sagemaker.create_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName="api-tune",
-        HyperParameterTuningJobConfig={
+def tuning_request(name, trials):
+    """A random search over ``x`` in [0.1, 0.9] with the TUNE script (``tune.tar.gz`` in the bucket)."""
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
             "Strategy": "Random", "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "accuracy"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 2},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": trials, "MaxParallelTrainingJobs": 2},
             "ParameterRanges": {"ContinuousParameterRanges": [
                 {"Name": "x", "MinValue": "0.1", "MaxValue": "0.9", "ScalingType": "Linear"}]}},
-        TrainingJobDefinition={
+        "TrainingJobDefinition": {
             "StaticHyperParameters": {"sagemaker_program": json.dumps("tune.py"),
                                       "sagemaker_submit_directory": json.dumps(f"s3://{BUCKET}/code/tune.tar.gz")},
             "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File", "MetricDefinitions": [
                 {"Name": "accuracy", "Regex": r"accuracy=([0-9.]+)"}]},
             "RoleArn": ROLE, "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/tuned"},
             "ResourceConfig": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 600}})
-    deadline = time.monotonic() + 600
-    while (described := sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="api-tune"))[
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600}},
+    }
+
+
+def wait_for_tuning_job(sagemaker, name, timeout=600):
+    """boto3 has no tuning waiter: poll as the SDKs do."""
+    deadline = time.monotonic() + timeout
+    while (described := sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name))[
             "HyperParameterTuningJobStatus"] in ("InProgress", "Stopping") and time.monotonic() < deadline:
         time.sleep(1)
+    return described
+
+
+def test_boto3_tunes_with_local_training_jobs_and_describes_the_best(aws, uploaded):
+    from botocore.exceptions import ClientError
+
+    sagemaker = aws.client("sagemaker")
+    uploaded.put_object(Bucket=BUCKET, Key="code/tune.tar.gz", Body=sourcedir({"tune.py": TUNE}))
+    sagemaker.create_hyper_parameter_tuning_job(**tuning_request("api-tune", trials=3))
+    described = wait_for_tuning_job(sagemaker, "api-tune")
     assert described["HyperParameterTuningJobStatus"] == "Completed", described.get("FailureReason")
     assert described["TrainingJobStatusCounters"]["Completed"] == 3
+
     trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
         HyperParameterTuningJobName="api-tune", SortBy="FinalObjectiveMetricValue", SortOrder="Descending",
         MaxResults=2)
@@ -548,6 +564,52 @@ def test_completed_jobs_objects_and_endpoints_survive_a_restart(tmp_path, framew
                                                               ContentType="text/csv", Accept="application/json")
         assert json.loads(answer["Body"].read()) == pytest.approx([5.0])
         clients["sagemaker"].delete_endpoint(EndpointName="kept-endpoint")
+    finally:
+        again.stop()
+
+
+def test_processing_and_tuning_jobs_survive_a_restart(tmp_path, framework_python):
+    import boto3
+
+    environment = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "xdg-state"))
+    session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    first = ApiServer(tmp_path / "state", env=environment).start()
+    try:
+        s3, sagemaker = (session.client(name, endpoint_url=first.url) for name in ("s3", "sagemaker"))
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=b"1,0,2\n0,1,3\n1,1,5\n")
+        s3.put_object(Bucket=BUCKET, Key="processing/code/process.py", Body=PROCESS.encode())
+        s3.put_object(Bucket=BUCKET, Key="code/tune.tar.gz", Body=sourcedir({"tune.py": TUNE}))
+        sagemaker.create_processing_job(**processing_request("kept-process", "--scale", "1"))
+        sagemaker.create_hyper_parameter_tuning_job(**tuning_request("kept-tune", trials=2))
+        sagemaker.get_waiter("processing_job_completed_or_stopped").wait(
+            ProcessingJobName="kept-process", WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        before = wait_for_tuning_job(sagemaker, "kept-tune")
+        assert before["HyperParameterTuningJobStatus"] == "Completed", before.get("FailureReason")
+    finally:
+        first.stop()
+
+    again = ApiServer(tmp_path / "state", env=environment).start()
+    try:
+        sagemaker, logs = (session.client(name, endpoint_url=again.url) for name in ("sagemaker", "logs"))
+        assert sagemaker.describe_processing_job(ProcessingJobName="kept-process")["ProcessingJobStatus"] == "Completed"
+        listed = sagemaker.list_processing_jobs()["ProcessingJobSummaries"]
+        assert [(j["ProcessingJobName"], j["ProcessingJobStatus"]) for j in listed] == [("kept-process", "Completed")]
+        events = logs.filter_log_events(logGroupName="/aws/sagemaker/ProcessingJobs",
+                                        logStreamNamePrefix="kept-process/")["events"]
+        assert "processing 3 rows on algo-1" in [e["message"] for e in events]
+        after = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="kept-tune")
+        assert after["HyperParameterTuningJobStatus"] == "Completed"
+        assert after["BestTrainingJob"]["TrainingJobName"] == before["BestTrainingJob"]["TrainingJobName"]
+        trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="kept-tune")
+        assert len(trials["TrainingJobSummaries"]) == 2
+        assert {t["TrainingJobStatus"] for t in trials["TrainingJobSummaries"]} == {"Completed"}
+        best = sagemaker.describe_training_job(TrainingJobName=after["BestTrainingJob"]["TrainingJobName"])
+        assert best["TrainingJobStatus"] == "Completed"
+        assert [j["HyperParameterTuningJobName"] for j in
+                sagemaker.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]] == ["kept-tune"]
+        sagemaker.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="kept-tune")
+        assert sagemaker.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"] == []
     finally:
         again.stop()
 

@@ -277,8 +277,10 @@ class SageMakerApi:
         if description["HyperParameterTuningJobStatus"] in RUNNING:
             raise ApiError("ValidationException", f"The tuning job \"{name}\" is "
                            f"{description['HyperParameterTuningJobStatus']}; stop it before deleting it.")
-        if name in self.engine.hyper_parameter_tuning_jobs:
+        try:  # the engine forgets it too, and its own record of it (a job of before a restart has only that)
             self.engine.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        except AWSError:
+            pass  # the engine has no record of it left: nothing to forget
         self.store.delete("hyper_parameter_tuning_job", name)
         self.store.delete(TRIALS, name)
         return {}
