@@ -117,10 +117,17 @@ def framework_python(framework, version):
     built = _build_once(root, lambda: _build_environment(spec, root),
                         f"the {framework} {version} environment{f' ({why})' if why else ''}",
                         {"framework": framework, "version": version, "mpi": with_mpi})
-    layer = root / f"{TOOLKIT_LAYER}{toolkit.digest()[:16]}"
-    built = _build_once(layer, lambda: _build_toolkit_layer(python_in(root), toolkit, layer),
-                        f"the framework-sdk {toolkit.version} toolkit layer",
-                        {"toolkit": toolkit.version, "package_dir": str(toolkit.package_dir)}) or built
+    packages = [toolkit]
+    registering = images.Toolkit.registering(framework)  # an out-of-tree framework's own package
+    if registering is not None:
+        packages.append(registering)
+    digest = _digest([package.digest() for package in packages]) if registering else toolkit.digest()[:16]
+    layer = root / f"{TOOLKIT_LAYER}{digest}"
+    built = _build_once(layer, lambda: _build_toolkit_layer(python_in(root), packages, layer),
+                        f"the framework-sdk {toolkit.version} toolkit layer"
+                        + "".join(f" with {package.name} {package.version}" for package in packages[1:]),
+                        {"toolkit": toolkit.version, "package_dir": str(toolkit.package_dir),
+                         "packages": {package.name: str(package.package_dir) for package in packages}}) or built
     log.info("using the %s %s environment %s%s with the framework-sdk %s toolkit layer %s", framework, version,
              key, f" ({why})" if why else "", toolkit.version, layer.name[len(TOOLKIT_LAYER):])
     _mark_used(root)
@@ -146,18 +153,20 @@ def layered_venv(base_python, venv_dir, log_root):
     return python
 
 
-def _build_toolkit_layer(base_python, toolkit, layer):
-    """The toolkit's package files and a ``.dist-info`` in a layer on top of the environment of ``base_python``."""
+def _build_toolkit_layer(base_python, packages, layer):
+    """The package files and a ``.dist-info`` of each of ``packages`` (the toolkit, then the framework's own
+    distribution when another one registers it) in a layer on top of the environment of ``base_python``."""
     layer.mkdir(parents=True)
     site_packages = _site_packages(layered_venv(base_python, layer, layer))
-    for name, path in toolkit.files():
-        target = site_packages / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    for name, text in toolkit.dist_info():
-        target = site_packages / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+    for package in packages:
+        for name, path in package.files():
+            target = site_packages / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        for name, text in package.dist_info():
+            target = site_packages / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
     # sagemaker_training / sagemaker_containers for scripts written for SageMaker's toolkits, after
     # site-packages (the real ones win when a job installs them); see framework_sdk.container.compat
     compat = site_packages / "framework_sdk" / "container" / "compat_packages"

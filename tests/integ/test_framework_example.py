@@ -1,5 +1,7 @@
 """The out-of-tree example framework (examples/centroid-framework): registered by its entry point, its image
-built on the Python image, trained in framework mode, served with its defaults, batch-transformed (docker backend)."""
+built from its own image definition (IMAGE_DEFINITION), trained in framework mode, served with its defaults and
+batch-transformed, on both local backends: the docker backend runs its image, the process backend the cached
+environment made from the same definition, with the example package installed in it."""
 import subprocess
 import sys
 import tarfile
@@ -7,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.docker
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "centroid-framework"
 TAG = "framework-sdk-centroid:1.0-cpu-py3"
 
@@ -30,13 +31,25 @@ def centroid_installed(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def centroid_image(docker_client, python_image):
-    docker_client.images.build(path=str(EXAMPLE), tag=TAG, buildargs={"BASE": python_image}, rm=True)
+def centroid_image(request, centroid_installed):
+    """The example's image, built by `framework-sdk images build centroid` from the definition it registers."""
+    from framework_sdk.images import build
+
+    docker_client, base_image = request.getfixturevalue("docker_client"), request.getfixturevalue("base_image")
+    assert build(["centroid"], client=docker_client, base_image=base_image)[0].tag == TAG
     yield TAG
     docker_client.images.remove(TAG, force=True)
 
 
-def test_example_framework_trains_serves_and_transforms(centroid_installed, centroid_image, tmp_path):
+@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "process"])
+def backend(request, centroid_installed):
+    """The local backend under test: docker with the example's image, process with its cached environment."""
+    if request.param == "docker":
+        request.getfixturevalue("centroid_image")
+    return request.param
+
+
+def test_example_framework_trains_serves_and_transforms(centroid_installed, backend, tmp_path):
     from framework_sdk import LocalSession, image_uris
     from framework_sdk.container import frameworks
 
@@ -48,7 +61,7 @@ def test_example_framework_trains_serves_and_transforms(centroid_installed, cent
     data.mkdir()
     (data / "train.csv").write_text("0,0.0,0.1\n0,0.2,0.0\n1,1.0,0.9\n1,0.8,1.1\n")
     estimator = Centroid("train.py", source_dir=str(EXAMPLE / "example"), instance_type="local", instance_count=1,
-                         hyperparameters={"shrink": 0.0}, sagemaker_session=LocalSession(backend="docker"))
+                         hyperparameters={"shrink": 0.0}, sagemaker_session=LocalSession(backend=backend))
     estimator.fit({"train": f"file://{data}"})
     with tarfile.open(estimator.model_data[len("file://"):]) as archive:
         assert "centroids.npz" in archive.getnames()

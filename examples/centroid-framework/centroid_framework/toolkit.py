@@ -9,6 +9,8 @@ IMAGE_VERSIONS = {"1.0": ("py3",)}  # the image is framework-sdk-centroid:1.0-cp
 ESTIMATOR = "centroid_framework.estimator:Centroid"
 MODEL = "centroid_framework.estimator:CentroidModel"
 TRAINING_MODULE = "centroid_framework.training"  # what `train` runs in the image
+# Dockerfile + image.toml (package data): `framework-sdk images build centroid` and the process backend's environment
+IMAGE_DEFINITION = "centroid_framework:image"
 
 
 def training_defaults(environment):

@@ -2,7 +2,8 @@
 
 It holds the image folder at the top, ``toolkit/`` (the installed toolkit:
 :class:`framework_sdk.images.toolkit.Toolkit`, with its generated ``pyproject.toml`` and
-``requirements.txt``) and ``build-ca.pem`` (the CA bundle named by ``PIP_CERT``,
+``requirements.txt``), ``framework/`` (the same for the distribution that registers the image's
+framework, when that is not framework-sdk: an out-of-tree framework's package) and ``build-ca.pem`` (the CA bundle named by ``PIP_CERT``,
 ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE``, or empty), with fixed mtimes, owners and order,
 so unchanged inputs hit the engine's layer cache and a second build takes seconds.
 """
@@ -42,6 +43,9 @@ def build_context(spec, ca_bundle_path=None, toolkit=None):
     entries = [(path.relative_to(spec.folder).as_posix(), path.read_bytes(), file_mode(path))
                for path in tree_files(spec.folder)]
     entries += [(f"toolkit/{name}", data, mode) for name, data, mode in toolkit.entries()]
+    registering = Toolkit.registering(spec.framework)
+    if registering is not None:
+        entries += [(f"framework/{name}", data, mode) for name, data, mode in registering.entries()]
     entries.append(("build-ca.pem", Path(ca_bundle_path).read_bytes() if ca_bundle_path else b"", 0o644))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:

@@ -36,6 +36,7 @@ class Toolkit:
     entry_points: tuple  # (group, name, value), sorted
     package_dir: Path    # the installed ``framework_sdk`` folder
     name: str = DISTRIBUTION
+    package: str = PACKAGE  # the importable name of ``package_dir``
 
     @classmethod
     def installed(cls):
@@ -57,9 +58,36 @@ class Toolkit:
         entry_points = tuple(sorted({(point.group, point.name, point.value) for point in distribution.entry_points}))
         return cls(distribution.version, requirements, entry_points, package_dir)
 
+    @classmethod
+    def registering(cls, framework):
+        """The distribution that registers ``framework`` as installed, or None when it is framework-sdk itself.
+
+        A process environment holds it beside the toolkit, as the framework's image holds it:
+        its top-level package (the one of its registered module) and its metadata, entry points
+        included, so the registry finds the framework there too.
+        """
+        import importlib.util
+
+        from framework_sdk.container import frameworks
+
+        point = frameworks.registered().get(framework)
+        dist = getattr(point, "dist", None)
+        if point is None or dist is None or re.sub(r"[-_.]+", "-", dist.name).lower() == DISTRIBUTION:
+            return None
+        package = point.value.partition(":")[0].split(".")[0]
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            raise ImageError(f"the framework {framework!r} is registered by {dist.name} as {point.value!r}, "
+                             f"but {package} is no installed package folder: reinstall {dist.name}")
+        requirements = tuple(line for line in dist.requires or ()
+                             if not _EXTRA_MARKER.search(line.partition(";")[2]))
+        entry_points = tuple(sorted({(entry.group, entry.name, entry.value) for entry in dist.entry_points}))
+        return cls(dist.version, requirements, entry_points,
+                   Path(list(found.submodule_search_locations)[0]).resolve(), dist.name, package)
+
     def files(self):
         """``(relative path, file)`` of every package file, ``framework_sdk/...``, in a fixed order."""
-        return [(f"{PACKAGE}/{path.relative_to(self.package_dir).as_posix()}", path)
+        return [(f"{self.package}/{path.relative_to(self.package_dir).as_posix()}", path)
                 for path in tree_files(self.package_dir)]
 
     def requirements_text(self):
@@ -76,7 +104,7 @@ class Toolkit:
             lines.append(f"[{_ENTRY_POINT_TABLES.get(group, f'project.entry-points.{_toml(group)}')}]")
             lines += [f"{_toml(name)} = {_toml(value)}" for _, name, value in points]
             lines.append("")
-        lines += ["[tool.setuptools.packages.find]", f'include = ["{PACKAGE}*"]', "",
+        lines += ["[tool.setuptools.packages.find]", f'include = ["{self.package}*"]', "",
                   "[tool.setuptools.package-data]", '"*" = ["*"]']
         return "\n".join(lines) + "\n"
 
@@ -88,7 +116,7 @@ class Toolkit:
 
     def dist_info(self):
         """``(name, text)`` of a minimal ``.dist-info`` for the package files installed without pip."""
-        folder = f"{PACKAGE}-{self.version}.dist-info"
+        folder = f"{re.sub(r'[-_.]+', '_', self.name)}-{self.version}.dist-info"
         metadata = ["Metadata-Version: 2.1", f"Name: {self.name}", f"Version: {self.version}",
                     *(f"Requires-Dist: {line}" for line in self.requirements)]
         files = [(f"{folder}/METADATA", "\n".join(metadata) + "\n"), (f"{folder}/INSTALLER", "framework-sdk\n")]
