@@ -427,6 +427,10 @@ def test_boto3_tunes_with_local_training_jobs_and_describes_the_best(aws, upload
     with pytest.raises(ClientError) as missing:
         sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="no-such-tuning-job")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
+    with pytest.raises(ClientError) as unsorted:  # botocore does not check enums: the server does
+        sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="api-tune",
+                                                                    SortBy="Bogus")
+    assert unsorted.value.response["Error"]["Code"] == "ValidationException"
 
 
 def test_lists_page_with_next_token_and_filter(aws, server):

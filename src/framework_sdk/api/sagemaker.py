@@ -190,6 +190,7 @@ class SageMakerApi:
         run = self._table(kind).get(name)
         if run is None or run.done.is_set():
             return self._engine_call(kind, method, params)  # not running: the usual answers
+
         def stop() -> None:
             getattr(self.engine, method)(**params)
             self._describe_live(kind, name)
@@ -303,7 +304,10 @@ class SageMakerApi:
         self._describe("hyper_parameter_tuning_job", name)  # refreshes a live job's summaries; not found: the error
         summaries = (self.store.get(TRIALS, name) or {}).get("TrainingJobSummaries", [])
         summaries = [s for s in summaries if params.get("StatusEquals") in (None, s["TrainingJobStatus"])]
-        summaries.sort(key=TRIAL_SORT_KEYS[params.get("SortBy", "Name")],
+        sort_by = params.get("SortBy", "Name")
+        if sort_by not in TRIAL_SORT_KEYS:
+            raise ApiError("ValidationException", f"SortBy {sort_by!r} is not one of {', '.join(TRIAL_SORT_KEYS)}")
+        summaries.sort(key=TRIAL_SORT_KEYS[sort_by],
                        reverse=params.get("SortOrder", "Ascending") == "Descending")
         return _page(summaries, "TrainingJobSummaries", params)
 
