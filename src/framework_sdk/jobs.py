@@ -54,6 +54,14 @@ def resolve_session(sagemaker_session: Session | None, instance_type: str | None
     return sagemaker_session
 
 
+def check_role(role: str | None, sagemaker_session: Session) -> None:
+    """Raise :class:`ConfigurationError` when a job for AWS SageMaker has no ``role`` (local mode needs none)."""
+    if not role and not sagemaker_session.local_mode:
+        raise ConfigurationError(
+            "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>', an IAM "
+            "role SageMaker can assume with access to your S3 data (local mode needs none)")
+
+
 class StartedJob:
     """A job that has been started: its ``name`` (also ``job_name``) and the session that runs it."""
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from . import contract, image_uris, naming
 from .exceptions import ConfigurationError
 from .inputs import check_uri, uri_scheme
-from .jobs import StartedJob, resolve_session
+from .jobs import StartedJob, check_role, resolve_session
 from .packaging import SOURCEDIR, check_dependencies, local_code_dir, pack_sourcedir, resolve_entry_point
 from .session import Session, format_tags, parse_s3_uri, s3_uri
 
@@ -180,10 +180,7 @@ class Processor:
             raise ConfigurationError(f"max_runtime_in_seconds must be a positive integer, got {max_runtime_in_seconds!r}")
         self.sagemaker_session = resolve_session(sagemaker_session, instance_type)
         self.local_mode = bool(self.sagemaker_session.local_mode)
-        if not role and not self.local_mode:
-            raise ConfigurationError(
-                "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>', an IAM "
-                "role SageMaker can assume with access to your S3 data (local mode needs none)")
+        check_role(role, self.sagemaker_session)
         self.role = role
         self.image_uri = image_uri
         self.instance_count = instance_count

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from framework_sdk import contract, naming, sdk_v1
 from framework_sdk.exceptions import ConfigurationError
 from framework_sdk.inputs import TrainingInput, channel_config, check_uri, input_data_config, uri_scheme
-from framework_sdk.jobs import TrainingJob, resolve_session
+from framework_sdk.jobs import TrainingJob, check_role, resolve_session
 from framework_sdk.metrics import cloudwatch_metrics
 from framework_sdk.model import Model
 from framework_sdk.session import Session, check_log_type, format_tags
@@ -101,10 +101,7 @@ class EstimatorBase:
         _check_range("keep_alive_period_in_seconds", keep_alive_period_in_seconds, 0, 3600)
         self.sagemaker_session = resolve_session(sagemaker_session, instance_type)
         self.local_mode = bool(self.sagemaker_session.local_mode)
-        if not role and not self.local_mode:
-            raise ConfigurationError(
-                "role is required on AWS SageMaker: pass role='arn:aws:iam::<account>:role/<name>', an IAM "
-                "role SageMaker can assume with access to your S3 data (local mode needs none)")
+        check_role(role, self.sagemaker_session)
         for what, uri in (("output_path", output_path), ("model_uri", model_uri),
                           ("checkpoint_s3_uri", checkpoint_s3_uri)):  # local mode: file:// checkpoints too
             if uri is not None:
